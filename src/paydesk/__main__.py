@@ -1,0 +1,3 @@
+from paydesk.cli import main
+
+raise SystemExit(main())
