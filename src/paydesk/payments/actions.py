@@ -1,0 +1,199 @@
+"""Which "Amazon Pay available order actions" an order offers, and the rules each must pass.
+
+The seeds (X-Cart's Amazon Pay admin pages) define the buttons:
+- Capture and Void: "Authorization then capture" mode, and an authorization is open;
+- Refund: funds were captured (Processed or Completed) and Amazon still allows a refund;
+- Refresh status: the IPN for the latest transaction did not arrive, or something is pending.
+Beyond X-Cart, amounts may be partial; every limit is checked here before Amazon is called.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+from paydesk.payments import limits
+from paydesk.payments.money import Money
+from paydesk.payments.payment import Payment, PaymentMode, Transaction
+from paydesk.payments.states import COMPLETED, UNKNOWN, Kind
+from paydesk.payments.status import OrderStatus, order_status
+
+
+class Action(enum.StrEnum):
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+    REFRESH = "refresh"
+
+    @property
+    def label(self) -> str:
+        return {
+            Action.CAPTURE: "Capture",
+            Action.VOID: "Void",
+            Action.REFUND: "Refund",
+            Action.REFRESH: "Refresh status",
+        }[self]
+
+
+# Shown in this order, as the seeds list them.
+ACTION_ORDER = (Action.CAPTURE, Action.VOID, Action.REFUND, Action.REFRESH)
+
+_REFUNDABLE_STATUSES = frozenset(
+    {
+        OrderStatus.PROCESSED,
+        OrderStatus.COMPLETED,
+        OrderStatus.PARTIALLY_CAPTURED,
+        OrderStatus.PARTIALLY_REFUNDED,
+    }
+)
+
+
+class ActionRefused(Exception):
+    """An action the payment's state or Amazon's limits do not allow; the message is for people."""
+
+
+def capturable_authorizations(payment: Payment, *, now: datetime) -> tuple[Transaction, ...]:
+    return tuple(a for a in payment.open_authorizations if a.expires_at is None or a.expires_at > now)
+
+
+def refundable_captures(payment: Payment) -> tuple[Transaction, ...]:
+    return tuple(
+        c
+        for c in payment.captures
+        if c.state == COMPLETED
+        and len(payment.refunds_of(c)) < limits.REFUNDS_PER_CAPTURE
+        and refund_room(payment, c).is_positive
+    )
+
+
+def refund_room(payment: Payment, capture: Transaction) -> Money:
+    """How much more Amazon accepts in refunds of this capture (its amount plus allowance)."""
+    return limits.ceiling(capture.amount) - payment.refund_claims(capture)
+
+
+def left_to_refund(payment: Payment, capture: Transaction) -> Money:
+    """The captured amount not yet refunded (nor being refunded): the Refund form's default."""
+    left = capture.amount - payment.refund_claims(capture)
+    return left if left.is_positive else Money.zero(payment.currency)
+
+
+def needs_refresh(payment: Payment, *, now: datetime, pending_grace: timedelta = timedelta(0)) -> bool:
+    """True when Paydesk cannot trust what it holds: no IPN confirmed the latest transaction,
+    an outcome is unknown, or something has been pending longer than `pending_grace`."""
+    latest = payment.latest
+    if latest is not None and not latest.notified:
+        return True
+    for transaction in payment.in_flight:
+        if transaction.state == UNKNOWN:
+            return True
+        since = transaction.last_updated or transaction.requested_at
+        if since is None or since + pending_grace <= now:
+            return True
+    return False
+
+
+def available_actions(
+    payment: Payment, *, now: datetime, pending_grace: timedelta = timedelta(0)
+) -> tuple[Action, ...]:
+    """The buttons of the "Amazon Pay available order actions" section, in display order."""
+    actions: set[Action] = set()
+    awaiting_sync = any(t.state == UNKNOWN for t in payment.transactions)
+    # Money moves only once Paydesk knows where every earlier movement stands.
+    if not awaiting_sync:
+        if payment.mode == PaymentMode.AUTHORIZE_THEN_CAPTURE and capturable_authorizations(payment, now=now):
+            actions |= {Action.CAPTURE, Action.VOID}
+        if order_status(payment) in _REFUNDABLE_STATUSES and refundable_captures(payment):
+            actions.add(Action.REFUND)
+    if needs_refresh(payment, now=now, pending_grace=pending_grace):
+        actions.add(Action.REFRESH)
+    return tuple(a for a in ACTION_ORDER if a in actions)
+
+
+# --- the rules each money movement must pass, checked before Amazon is called ---------------
+
+
+def _check_amount(payment: Payment, amount: Money) -> None:
+    if amount.currency != payment.currency:
+        raise ActionRefused(
+            f"This order is paid in {payment.currency}; an amount in {amount.currency} cannot be used."
+        )
+    if not amount.is_positive:
+        raise ActionRefused("The amount must be greater than zero.")
+
+
+def _find(payment: Payment, amazon_id: str, kind: Kind) -> Transaction:
+    transaction = payment.find(amazon_id)
+    if transaction is None or transaction.kind != kind:
+        raise ActionRefused(f"This order has no {kind.value} {amazon_id}.")
+    return transaction
+
+
+def _check_not_awaiting_sync(payment: Payment) -> None:
+    if any(t.state == UNKNOWN for t in payment.transactions):
+        raise ActionRefused(
+            "An earlier request to Amazon got no answer, so its outcome is unknown. Refresh status first."
+        )
+
+
+def check_capture(payment: Payment, authorization_id: str, amount: Money, *, now: datetime) -> None:
+    _check_not_awaiting_sync(payment)
+    authorization = _find(payment, authorization_id, Kind.AUTHORIZATION)
+    _check_amount(payment, amount)
+    if authorization not in payment.open_authorizations:
+        raise ActionRefused(
+            f"Authorization {authorization_id} is {authorization.state.lower()}"
+            + (f" ({authorization.reason_code})" if authorization.reason_code else "")
+            + " and cannot be captured. Reload the page to see its current state."
+        )
+    if authorization.expires_at is not None and authorization.expires_at <= now:
+        raise ActionRefused(
+            f"Authorization {authorization_id} expired on {authorization.expires_at:%Y-%m-%d}. "
+            "Refresh status, then reauthorize."
+        )
+    if amount > authorization.amount:
+        raise ActionRefused(
+            f"Amazon allows capturing at most the authorized amount, {authorization.amount}; "
+            f"{amount} is more."
+        )
+    ceiling = limits.ceiling(payment.order_total)
+    if payment.captured + amount > ceiling:
+        raise ActionRefused(
+            f"Amazon allows capturing at most {ceiling} on this order (the order total "
+            f"{payment.order_total} plus Amazon's allowance); {payment.captured} was captured already."
+        )
+
+
+def check_void(payment: Payment, authorization_id: str) -> None:
+    _check_not_awaiting_sync(payment)
+    authorization = _find(payment, authorization_id, Kind.AUTHORIZATION)
+    if authorization not in payment.open_authorizations:
+        raise ActionRefused(
+            f"Authorization {authorization_id} is {authorization.state.lower()} and cannot be voided. "
+            "Reload the page to see its current state."
+        )
+
+
+def check_refund(payment: Payment, capture_id: str, amount: Money) -> None:
+    _check_not_awaiting_sync(payment)
+    capture = _find(payment, capture_id, Kind.CAPTURE)
+    _check_amount(payment, amount)
+    if capture.state != COMPLETED:
+        raise ActionRefused(
+            f"Capture {capture_id} is {capture.state.lower()}; only a completed capture can be refunded."
+        )
+    count = len(payment.refunds_of(capture))
+    if count >= limits.REFUNDS_PER_CAPTURE:
+        raise ActionRefused(
+            f"Amazon allows at most {limits.REFUNDS_PER_CAPTURE} refunds per capture; "
+            f"capture {capture_id} has had {count}."
+        )
+    if amount.amount > limits.MAX_REFUND_AMOUNT:
+        raise ActionRefused(
+            f"Amazon refuses refunds over {limits.MAX_REFUND_AMOUNT} {amount.currency} in one go."
+        )
+    room = refund_room(payment, capture)
+    if amount > room:
+        raise ActionRefused(
+            f"Amazon allows refunding at most {limits.ceiling(capture.amount)} of capture {capture_id} "
+            f"(the captured {capture.amount} plus Amazon's allowance); {room} is left to refund."
+        )

@@ -1,0 +1,52 @@
+"""Amazon Pay v1's amount and count limits, in one place.
+
+Every money movement is checked against these before Paydesk calls Amazon, so a merchant
+reads a message that names the limit instead of an Amazon error code.
+Sources: docs/amazon-pay-v1.md §4 (Amazon's refund.html, capture.html and the order
+reference and capture state pages).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+
+from paydesk.payments.money import Money, minor_unit_exponent
+
+# Amazon lets the captured total exceed the order total, and the refunded total exceed the
+# captured amount, by at most 15% or 75 units of USD/EUR/GBP, whichever is less.
+ALLOWANCE_RATE = Decimal("0.15")
+ALLOWANCE_CAP = {
+    "USD": Decimal(75),
+    "EUR": Decimal(75),
+    "GBP": Decimal(75),
+    # UNCONFIRMED for v1 JP: Amazon's v2 docs give 8,400 JPY as the equivalent of the 75 cap.
+    "JPY": Decimal(8400),
+}
+# Amazon: "Amazon allows only one capture per authorization".
+CAPTURES_PER_AUTHORIZATION = 1
+REFUNDS_PER_CAPTURE = 10
+# Amazon closes the order reference (MaxAuthorizationsCaptured) once 10 authorizations were captured.
+CAPTURED_AUTHORIZATIONS_PER_ORDER_REFERENCE = 10
+MAX_REFUND_AMOUNT = Decimal(150_000)
+REFERENCE_ID_MAX_LENGTH = 32
+# Authorizations stay open for 30 days; captures within 7 days are processed at once.
+AUTHORIZATION_VALIDITY_DAYS = 30
+ORDER_REFERENCE_VALIDITY_DAYS = 180
+
+
+def allowance(base: Money) -> Money:
+    """How far above `base` Amazon lets a total go: min(15 %, the currency's cap).
+
+    Rounded down to the currency's minor unit: a cent more than Amazon allows would be
+    refused, a cent less never is. For presentment currencies with no documented cap only
+    the 15 % applies (UNCONFIRMED: Amazon documents the cap for USD, EUR and GBP).
+    """
+    exponent = minor_unit_exponent(base.currency)
+    share = (base.amount * ALLOWANCE_RATE).quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_DOWN)
+    cap = ALLOWANCE_CAP.get(base.currency)
+    return Money(min(share, cap) if cap is not None else share, base.currency)
+
+
+def ceiling(base: Money) -> Money:
+    """`base` plus Amazon's allowance: the most that may be captured (or refunded) against it."""
+    return base + allowance(base)

@@ -1,0 +1,147 @@
+"""What Paydesk knows of one Amazon Pay payment, and the balances derived from it.
+
+A payment is an Amazon order reference plus every authorization, capture and refund made on
+it. Balances (authorized, captured, refunded, pending) are never stored: they are derived
+here from the transactions, so history and totals cannot disagree.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from paydesk.payments.money import Money, total
+from paydesk.payments.states import (
+    CLOSED,
+    COMPLETED,
+    DECLINED,
+    OPEN,
+    PENDING,
+    UNKNOWN,
+    Kind,
+)
+
+
+class PaymentMode(enum.StrEnum):
+    """The store's payment action, as X-Cart names it; recorded on each payment at checkout."""
+
+    AUTHORIZE_THEN_CAPTURE = "authorize_then_capture"
+    AUTHORIZE_AND_CAPTURE = "authorize_and_capture"
+
+    @property
+    def label(self) -> str:
+        return {
+            PaymentMode.AUTHORIZE_THEN_CAPTURE: "Authorization then capture",
+            PaymentMode.AUTHORIZE_AND_CAPTURE: "Authorize and capture",
+        }[self]
+
+
+IN_FLIGHT = frozenset({PENDING, UNKNOWN})
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One authorization, capture or refund, as Amazon last reported it."""
+
+    kind: Kind
+    reference_id: str
+    amount: Money
+    state: str
+    amazon_id: str | None = None
+    # A capture's authorization id, a refund's capture id.
+    parent_id: str | None = None
+    reason_code: str | None = None
+    reason_description: str | None = None
+    last_updated: datetime | None = None
+    requested_at: datetime | None = None
+    expires_at: datetime | None = None
+    # An IPN reported the state we hold; when False only our own call or a refresh did.
+    notified: bool = False
+    soft_decline: bool = False
+
+    @property
+    def in_flight(self) -> bool:
+        return self.state in IN_FLIGHT
+
+
+@dataclass(frozen=True)
+class Payment:
+    order_total: Money
+    mode: PaymentMode
+    order_reference_state: str
+    # In the order they were requested.
+    transactions: tuple[Transaction, ...] = field(default=())
+    # The merchant shipped the goods (X-Cart's "Completed").
+    fulfilled: bool = False
+
+    @property
+    def currency(self) -> str:
+        return self.order_total.currency
+
+    def of_kind(self, kind: Kind) -> tuple[Transaction, ...]:
+        return tuple(t for t in self.transactions if t.kind == kind)
+
+    @property
+    def authorizations(self) -> tuple[Transaction, ...]:
+        return self.of_kind(Kind.AUTHORIZATION)
+
+    @property
+    def captures(self) -> tuple[Transaction, ...]:
+        return self.of_kind(Kind.CAPTURE)
+
+    @property
+    def refunds(self) -> tuple[Transaction, ...]:
+        return self.of_kind(Kind.REFUND)
+
+    def children(self, parent: Transaction) -> tuple[Transaction, ...]:
+        if parent.amazon_id is None:
+            return ()
+        return tuple(t for t in self.transactions if t.parent_id == parent.amazon_id)
+
+    def find(self, amazon_id: str) -> Transaction | None:
+        return next((t for t in self.transactions if t.amazon_id == amazon_id), None)
+
+    def _sum(self, transactions: tuple[Transaction, ...] | list[Transaction]) -> Money:
+        return total([t.amount for t in transactions], self.currency)
+
+    # --- balances -------------------------------------------------------------------------
+    @property
+    def open_authorizations(self) -> tuple[Transaction, ...]:
+        """Open authorizations with no capture made or under way (a declined capture leaves
+        its authorization open for another try: Amazon's capture decline docs)."""
+        return tuple(
+            a
+            for a in self.authorizations
+            if a.state == OPEN and all(c.state == DECLINED for c in self.children(a))
+        )
+
+    @property
+    def authorized(self) -> Money:
+        """Authorized and not yet captured: what the merchant can still collect right now."""
+        return self._sum(self.open_authorizations)
+
+    @property
+    def captured(self) -> Money:
+        # A closed capture was completed first (closed by refunds or by Amazon afterwards).
+        return self._sum([c for c in self.captures if c.state in (COMPLETED, CLOSED)])
+
+    @property
+    def refunded(self) -> Money:
+        return self._sum([r for r in self.refunds if r.state == COMPLETED])
+
+    @property
+    def in_flight(self) -> tuple[Transaction, ...]:
+        return tuple(t for t in self.transactions if t.in_flight)
+
+    def refunds_of(self, capture: Transaction) -> tuple[Transaction, ...]:
+        return tuple(r for r in self.children(capture) if r.kind == Kind.REFUND)
+
+    def refund_claims(self, capture: Transaction) -> Money:
+        """Refunds that count against a capture's ceiling: completed, pending and unknown."""
+        return self._sum([r for r in self.refunds_of(capture) if r.state != DECLINED])
+
+    @property
+    def latest(self) -> Transaction | None:
+        """The most recent transaction (`transactions` is kept in the order they were made)."""
+        return self.transactions[-1] if self.transactions else None

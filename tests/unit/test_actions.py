@@ -1,0 +1,132 @@
+"""The "Amazon Pay available order actions" and the rules behind each button."""
+
+from datetime import timedelta
+
+import pytest
+
+from paydesk.payments.actions import (
+    Action,
+    ActionRefused,
+    available_actions,
+    check_capture,
+    check_refund,
+    check_void,
+    left_to_refund,
+    refund_room,
+)
+from paydesk.payments.payment import PaymentMode
+
+from .builders import NOW, ORO, auth, capture, payment, refund, usd
+
+A1, C1 = f"{ORO}-A000001", f"{ORO}-C000001"
+
+
+def actions(p, **kw):
+    return available_actions(p, now=NOW, **kw)
+
+
+def test_an_authorized_order_in_authorization_then_capture_mode_offers_capture_and_void():
+    assert actions(payment(auth("Open"))) == (Action.CAPTURE, Action.VOID)
+
+
+def test_authorize_and_capture_mode_never_offers_capture_or_void():
+    assert actions(payment(auth("Open"), mode=PaymentMode.AUTHORIZE_AND_CAPTURE)) == ()
+
+
+def test_an_expired_authorization_cannot_be_captured():
+    assert Action.CAPTURE not in actions(payment(auth("Open", expires_in_days=-1)))
+
+
+def test_a_captured_order_offers_refund_only():
+    assert actions(payment(auth("Closed"), capture("Completed"))) == (Action.REFUND,)
+
+
+def test_a_fully_refunded_order_offers_nothing():
+    assert actions(payment(auth("Closed"), capture(), refund(amount="100.00"))) == ()
+
+
+def test_refresh_shows_when_the_latest_transactions_ipn_did_not_arrive():
+    assert actions(payment(auth("Open", notified=False))) == (Action.CAPTURE, Action.VOID, Action.REFRESH)
+    assert actions(payment(auth("Closed"), capture(notified=False))) == (Action.REFUND, Action.REFRESH)
+
+
+def test_refresh_shows_while_something_is_pending_past_the_grace_period():
+    p = payment(auth("Closed"), capture(), refund("Pending"))
+    assert Action.REFRESH in actions(p)
+    assert Action.REFRESH not in actions(p, pending_grace=timedelta(hours=1))
+
+
+def test_an_unknown_outcome_offers_only_refresh():
+    p = payment(auth("Closed"), capture("Unknown", notified=False))
+    assert actions(p) == (Action.REFRESH,)
+    with pytest.raises(ActionRefused, match="Refresh status first"):
+        check_refund(payment(auth("Closed"), capture(), refund("Unknown")), C1, usd("1.00"))
+
+
+def test_declined_and_canceled_orders_offer_no_money_movement():
+    assert actions(payment(auth("Declined", reason="AmazonRejected"), oro_state="Closed")) == ()
+    assert actions(payment(auth("Closed", reason="SellerClosed"))) == ()
+
+
+def test_capture_up_to_the_authorized_amount():
+    p = payment(auth("Open", amount="100.00"))
+    check_capture(p, A1, usd("100.00"), now=NOW)
+    check_capture(p, A1, usd("40.00"), now=NOW)
+    with pytest.raises(ActionRefused, match=r"at most the authorized amount, 100\.00 USD"):
+        check_capture(p, A1, usd("100.01"), now=NOW)
+
+
+def test_capture_refuses_a_closed_authorization_and_foreign_ids_and_currencies():
+    with pytest.raises(ActionRefused, match="closed"):
+        check_capture(payment(auth("Closed", reason="SellerClosed")), A1, usd("1.00"), now=NOW)
+    with pytest.raises(ActionRefused, match="no authorization"):
+        check_capture(payment(auth("Open")), "S01-0000000-0000000-A999999", usd("1.00"), now=NOW)
+    from decimal import Decimal
+
+    from paydesk.payments.money import Money
+
+    with pytest.raises(ActionRefused, match="paid in USD"):
+        check_capture(payment(auth("Open")), A1, Money(Decimal(1), "EUR"), now=NOW)
+    with pytest.raises(ActionRefused, match="greater than zero"):
+        check_capture(payment(auth("Open")), A1, usd("0.00"), now=NOW)
+
+
+def test_capture_refuses_past_the_order_total_plus_allowance():
+    # 100.00 order, 115.00 ceiling: 60 captured on one authorization, a second one of 60 open.
+    p = payment(auth("Closed", amount="60.00"), capture(amount="60.00"), auth("Open", amount="60.00", n=2))
+    check_capture(p, f"{ORO}-A000002", usd("55.00"), now=NOW)
+    with pytest.raises(ActionRefused, match=r"at most 115\.00 USD on this order"):
+        check_capture(p, f"{ORO}-A000002", usd("55.01"), now=NOW)
+
+
+def test_void_needs_an_open_authorization():
+    check_void(payment(auth("Open")), A1)
+    with pytest.raises(ActionRefused, match="cannot be voided"):
+        check_void(payment(auth("Closed"), capture()), A1)
+
+
+def test_refunds_up_to_captured_plus_allowance_counting_pending_ones():
+    p = payment(
+        auth("Closed"),
+        capture(amount="100.00"),
+        refund("Completed", "60.00"),
+        refund("Pending", "40.00", n=2),
+    )
+    assert refund_room(p, p.captures[0]) == usd("15.00")
+    assert left_to_refund(p, p.captures[0]) == usd("0.00")
+    check_refund(p, C1, usd("15.00"))
+    with pytest.raises(ActionRefused, match=r"15\.00 USD is left to refund"):
+        check_refund(p, C1, usd("15.01"))
+
+
+def test_at_most_ten_refunds_per_capture():
+    nine = [refund("Completed", "1.00", n=i) for i in range(1, 10)]
+    check_refund(payment(auth("Closed"), capture(), *nine), C1, usd("1.00"))
+    ten = [*nine, refund("Declined", "1.00", n=10)]
+    with pytest.raises(ActionRefused, match="at most 10 refunds per capture"):
+        check_refund(payment(auth("Closed"), capture(), *ten), C1, usd("1.00"))
+
+
+def test_only_a_completed_capture_is_refunded():
+    with pytest.raises(ActionRefused, match="only a completed capture"):
+        check_refund(payment(auth("Closed"), capture("Pending")), C1, usd("1.00"))
