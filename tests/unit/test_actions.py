@@ -130,3 +130,15 @@ def test_at_most_ten_refunds_per_capture():
 def test_only_a_completed_capture_is_refunded():
     with pytest.raises(ActionRefused, match="only a completed capture"):
         check_refund(payment(auth("Closed"), capture("Pending")), C1, usd("1.00"))
+
+
+def test_requests_amazon_refused_count_toward_no_limit():
+    nine = [refund("Completed", "1.00", n=i) for i in range(1, 10)]
+    p = payment(auth("Closed"), capture(), *nine, refund("Failed", "50.00", n=10))
+    check_refund(p, C1, usd("1.00"))
+    assert refund_room(p, p.captures[0]) == usd("106.00")
+
+
+def test_a_failed_request_is_not_the_latest_transaction_for_refresh():
+    p = payment(auth("Open"), capture("Failed", notified=False))
+    assert actions(p) == (Action.CAPTURE, Action.VOID)

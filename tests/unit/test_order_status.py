@@ -48,6 +48,10 @@ from .builders import auth, capture, payment, refund
         (payment(oro_state="Canceled"), OrderStatus.CANCELED),
         (payment(auth("Closed", reason="ExpiredUnused")), OrderStatus.FAILED),
         (payment(auth("Closed", reason="AmazonClosed")), OrderStatus.FAILED),
+        # A request Amazon refused (Paydesk's "Failed") changes nothing.
+        (payment(auth("Open"), capture("Failed")), OrderStatus.AUTHORIZED),
+        (payment(auth("Failed"), oro_state="Open"), OrderStatus.QUEUED),
+        (payment(auth("Open"), auth("Failed", n=2)), OrderStatus.AUTHORIZED),
         # A declined capture leaves the authorization open for another try.
         (payment(auth("Open"), capture("Declined")), OrderStatus.AUTHORIZED),
         # A second authorization after a declined one (split or retried payment).

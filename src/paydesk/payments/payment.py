@@ -16,6 +16,7 @@ from paydesk.payments.states import (
     CLOSED,
     COMPLETED,
     DECLINED,
+    FAILED,
     OPEN,
     PENDING,
     UNKNOWN,
@@ -38,6 +39,8 @@ class PaymentMode(enum.StrEnum):
 
 
 IN_FLIGHT = frozenset({PENDING, UNKNOWN})
+# States of transactions that moved no money and never will.
+MOVED_NOTHING = frozenset({DECLINED, FAILED})
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class Payment:
         return tuple(
             a
             for a in self.authorizations
-            if a.state == OPEN and all(c.state == DECLINED for c in self.children(a))
+            if a.state == OPEN and all(c.state in MOVED_NOTHING for c in self.children(a))
         )
 
     @property
@@ -135,13 +138,15 @@ class Payment:
         return tuple(t for t in self.transactions if t.in_flight)
 
     def refunds_of(self, capture: Transaction) -> tuple[Transaction, ...]:
-        return tuple(r for r in self.children(capture) if r.kind == Kind.REFUND)
+        """The refunds Amazon holds for a capture (a request it refused is not one)."""
+        return tuple(r for r in self.children(capture) if r.kind == Kind.REFUND and r.state != FAILED)
 
     def refund_claims(self, capture: Transaction) -> Money:
         """Refunds that count against a capture's ceiling: completed, pending and unknown."""
-        return self._sum([r for r in self.refunds_of(capture) if r.state != DECLINED])
+        return self._sum([r for r in self.refunds_of(capture) if r.state not in MOVED_NOTHING])
 
     @property
     def latest(self) -> Transaction | None:
-        """The most recent transaction (`transactions` is kept in the order they were made)."""
-        return self.transactions[-1] if self.transactions else None
+        """The most recent transaction Amazon holds (`transactions` is in request order)."""
+        made = [t for t in self.transactions if t.state != FAILED]
+        return made[-1] if made else None

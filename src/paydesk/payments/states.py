@@ -24,10 +24,14 @@ class Kind(enum.StrEnum):
 DRAFT, OPEN, SUSPENDED, CANCELED, CLOSED = "Draft", "Open", "Suspended", "Canceled", "Closed"
 PENDING, DECLINED, COMPLETED = "Pending", "Declined", "Completed"
 
-# Paydesk's own state for an object it asked Amazon to create when no reply came back
-# (timeout, dropped connection): Amazon may or may not have acted. Never guessed; resolved by
-# a refresh that looks the object up by its reference id.
+# Paydesk's own states for an object it asked Amazon to create.
+# Unknown: the request is under way, or no reply came back (timeout, dropped connection) so
+# Amazon may or may not have acted. Never guessed; a refresh looks the object up by its
+# reference id.
 UNKNOWN = "Unknown"
+# Failed: Amazon refused the request (an ErrorResponse) or never received it; no object exists.
+FAILED = "Failed"
+PAYDESK_STATES = frozenset({UNKNOWN, FAILED})
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ def judge(
     machine = MACHINES[kind]
     if reported_state not in machine.states:
         raise ValueError(f"{reported_state!r} is not a state of an Amazon {kind.value}")
-    if known_state == UNKNOWN:
+    if known_state in PAYDESK_STATES:
         return Verdict.ADVANCE
     if known_state not in machine.states:
         raise ValueError(f"{known_state!r} is not a state of an Amazon {kind.value}")

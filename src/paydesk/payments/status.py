@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 from paydesk.payments.payment import Payment
-from paydesk.payments.states import CANCELED, CLOSED, DECLINED, DRAFT
+from paydesk.payments.states import CANCELED, CLOSED, DECLINED, DRAFT, FAILED
 
 
 class OrderStatus(enum.StrEnum):
@@ -84,7 +84,8 @@ def order_status(payment: Payment) -> OrderStatus:
     if payment.order_reference_state == CANCELED:
         return OrderStatus.CANCELED
 
-    latest = payment.authorizations[-1] if payment.authorizations else None
+    made = [a for a in payment.authorizations if a.state != FAILED]
+    latest = made[-1] if made else None
     if latest is None:
         return OrderStatus.NOT_FINISHED if payment.order_reference_state == DRAFT else OrderStatus.QUEUED
     if latest.state == DECLINED:
