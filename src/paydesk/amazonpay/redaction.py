@@ -1,0 +1,57 @@
+"""What of a request or reply may be written to a log.
+
+Amazon's SDKs mask the same things before they log: the seller notes and the buyer's data -
+`SellerNote`, `SellerAuthorizationNote`, `SellerCaptureNote`, `SellerRefundNote`, `Buyer`,
+`PhysicalDestination`, `BillingAddress`, `AuthorizationBillingAddress` (Java SDK
+`PayLogUtil.sanitizeString`; Python SDK `payment_request.py::_sanitize_request_data` and
+`_sanitize_response_data`). Paydesk masks those too, and additionally never lets the
+signature, the access key or a buyer's access token into a log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+MASK = "REMOVED"
+
+_MASKED_ELEMENTS = (
+    "SellerNote",
+    "SellerAuthorizationNote",
+    "SellerCaptureNote",
+    "SellerRefundNote",
+    "Buyer",
+    "PhysicalDestination",
+    "BillingAddress",
+    "AuthorizationBillingAddress",
+)
+_ELEMENT = re.compile(
+    r"<(?P<tag>(?:\w+:)?(?:" + "|".join(_MASKED_ELEMENTS) + r"))(?P<attrs>\s[^>]*)?>.*?</(?P=tag)\s*>",
+    re.DOTALL,
+)
+# Request parameters: the notes (whatever their prefix, e.g. OrderReferenceAttributes.SellerNote),
+# the signature, and the credentials a log reader must never see.
+_MASKED_PARAMETER_SUFFIXES = (
+    "SellerNote",
+    "SellerAuthorizationNote",
+    "SellerCaptureNote",
+    "SellerRefundNote",
+    "AccessToken",
+    "AddressConsentToken",
+    "Signature",
+    "AWSAccessKeyId",
+    "MWSAuthToken",
+)
+
+
+def masked_parameters(parameters: Mapping[str, str]) -> dict[str, str]:
+    """A copy of request parameters safe to log: notes, tokens and the signature masked."""
+    return {
+        name: MASK if name.rsplit(".", 1)[-1] in _MASKED_PARAMETER_SUFFIXES else value
+        for name, value in parameters.items()
+    }
+
+
+def masked_reply(text: str) -> str:
+    """Reply XML safe to log: buyer data and notes replaced by REMOVED."""
+    return _ELEMENT.sub(lambda m: f"<{m['tag']}>{MASK}</{m['tag']}>", text)
