@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -222,3 +223,10 @@ def test_a_lone_surrogate_escape_is_refused_as_text_no_signature_could_cover():
     raw = body(sign(notification_fields())).replace(b'"Message": "', b'"Message": "\\ud800', 1)
 
     assert "Unicode" in str(refusal(raw))
+
+
+def test_a_hand_built_confirmation_without_a_token_has_no_canonical_string():
+    msg = parse_envelope((AWS_SAMPLES / "subscription-confirmation.json").read_bytes())
+
+    with pytest.raises(SnsMessageError, match="no Token"):
+        canonical_string(replace(msg, token=None))
