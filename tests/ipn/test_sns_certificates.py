@@ -308,3 +308,13 @@ def test_a_missing_certificate_on_a_real_server_is_refused(sandbox_certificate_h
         unavailable(
             HttpsCertificateSource.for_policy(policy, client=client), sandbox_certificate_host + "gone.pem"
         )
+
+
+def test_closing_a_source_closes_only_a_client_it_created():
+    given = httpx.Client(transport=httpx.MockTransport(FakeSns().handler))
+    HttpsCertificateSource(client=given).close()
+    assert not given.is_closed
+
+    own = HttpsCertificateSource()
+    own.close()
+    assert own._client.is_closed

@@ -132,6 +132,7 @@ class HttpsCertificateSource:
         # httpx verifies the server's TLS certificate by default: the PEM is only as trustworthy as
         # the connection it came over. We build no chain for the PEM itself (neither does AWS's own
         # SNS validator in aws-sdk-java-v2, services-custom/sns-message-manager CertificateRetriever).
+        self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(timeout=timeout, follow_redirects=False)
         self._timeout = timeout
         self._max_bytes = max_bytes
@@ -146,6 +147,11 @@ class HttpsCertificateSource:
     def for_policy(cls, policy: _HasPlainHttpPrefixes, **kwargs: Any) -> HttpsCertificateSource:
         """A source that allows plain http exactly where the trust policy does (the offline sandbox)."""
         return cls(plain_http_prefixes=policy.plain_http_cert_url_prefixes(), **kwargs)
+
+    def close(self) -> None:
+        """Close the HTTP client if this source created it."""
+        if self._owns_client:
+            self._client.close()
 
     def certificate(self, url: str) -> SigningCertificate:
         now = self._clock()
