@@ -1,0 +1,243 @@
+"""The IPN inbox: store raw, verify, deduplicate, apply — in that order.
+
+Every request to the IPN endpoint becomes a `Notification` row before anything reads it, so
+nothing Amazon sends is lost and every forged or broken request stays on record. Only a
+verified message claims its SNS MessageId (unique), which is what makes a duplicate delivery
+change nothing. The payment change and the "applied" mark commit together.
+
+HTTP answers follow what Amazon does with them (docs/amazon-pay-v1.md §7.1): 2xx acknowledges;
+a 4xx is never redelivered, so it is kept for requests that can never become valid (forged,
+malformed, for another seller); a temporary failure (certificate host unreachable, payment row
+locked) answers 503 so Amazon delivers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from django.db import IntegrityError, OperationalError
+from django.db import transaction as db
+from django.utils import timezone
+
+from paydesk.amazonpay import services, sns
+from paydesk.amazonpay.details import OrderReference
+from paydesk.amazonpay.models import AmazonPaySettings, Environment, Notification, Payment, Verdict
+from paydesk.amazonpay.notifications import (
+    PAYMENT_NOTIFICATION_TYPES,
+    NotificationDataError,
+    parse_notification_data,
+)
+
+log = logging.getLogger("paydesk.ipn")
+
+MAX_BODY_BYTES = sns.DEFAULT_MAX_BYTES
+# What is kept of a body too large to be a notification: enough to see what it was.
+KEPT_BYTES = 64 * 1024
+_HEADERS = (
+    "x-amz-sns-message-type",
+    "x-amz-sns-message-id",
+    "x-amz-sns-topic-arn",
+    "x-amz-sns-subscription-arn",
+    "content-type",
+    "user-agent",
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    notification: Notification
+
+
+# --- which certificates this store trusts --------------------------------------------------------
+
+_sources_lock = threading.Lock()
+_sources: dict[sns.TrustPolicy, sns.CertificateSource] = {}
+
+
+def trust_policy(settings: AmazonPaySettings) -> sns.TrustPolicy:
+    """Live and Amazon's sandbox: SNS's own certificates only. The offline sandbox's
+    certificate is trusted only while the store is configured for the offline sandbox."""
+    if settings.environment == Environment.OFFLINE_SANDBOX and settings.offline_sandbox_url:
+        return sns.TrustPolicy.offline_sandbox(settings.offline_sandbox_url.rstrip("/") + "/sandbox/sns/")
+    return sns.TrustPolicy.live()
+
+
+def certificates_for(policy: sns.TrustPolicy) -> sns.CertificateSource:
+    # One source per policy and process: it is the certificate cache.
+    with _sources_lock:
+        source = _sources.get(policy)
+        if source is None:
+            source = _sources[policy] = sns.HttpsCertificateSource.for_policy(policy)
+        return source
+
+
+# --- the four steps -----------------------------------------------------------------------------
+
+
+def receive(
+    body: bytes, *, headers: dict[str, str], remote_addr: str = "", declared_size: int | None = None
+) -> Answer:
+    """Handle one POST to the IPN endpoint and say what to answer."""
+    size = declared_size if declared_size is not None else len(body)
+    row = Notification.objects.create(
+        remote_addr=remote_addr[:64],
+        headers={k: v[:500] for k, v in headers.items() if k.lower() in _HEADERS},
+        body=body[:KEPT_BYTES].decode("utf-8", errors="replace"),
+        body_size=size,
+        claimed_message_id=headers.get("x-amz-sns-message-id", "")[:100],
+    )
+    if size > MAX_BODY_BYTES:
+        return _close(row, 413, Verdict.MALFORMED, "too_large", f"A {size}-byte body is no SNS notification.")
+
+    settings = AmazonPaySettings.load()
+    policy = trust_policy(settings)
+    try:
+        message = sns.parse_envelope(body, max_bytes=MAX_BODY_BYTES)
+    except sns.SnsMessageError as exc:
+        return _close(row, 400, Verdict.MALFORMED, exc.reason, exc.message)
+    row.sns_type = message.type.value
+    row.claimed_message_id = message.message_id[:100]
+    row.published_at = message.published_at
+    try:
+        if message.type is sns.MessageType.SUBSCRIPTION_CONFIRMATION:
+            return _confirm(row, message, settings, policy)
+        if message.type is not sns.MessageType.NOTIFICATION:
+            sns.verify(message, policy=policy, certificates=certificates_for(policy))
+            return _close(row, 200, Verdict.ACCEPTED, "", f"{message.type}: nothing to do.")
+        sns.verify(message, policy=policy, certificates=certificates_for(policy))
+        ipn = sns.parse_ipn_message(message)
+        row.notification_type = ipn.notification_type[:64]
+        row.seller_id = ipn.seller_id[:32]
+        if not settings.seller_id:
+            return _close(
+                row, 503, Verdict.RETRY, "not_configured", "The store has no Seller ID configured yet."
+            )
+        sns.check_belongs_to_store(
+            ipn, seller_id=settings.seller_id, topic_arn=settings.ipn_topic_arn or None
+        )
+    except sns.SnsVerificationError as exc:
+        if exc.retryable:
+            return _close(row, 503, Verdict.RETRY, exc.reason, exc.message)
+        status = 400 if exc.reason == sns.Rejection.MALFORMED else 403
+        verdict = Verdict.MALFORMED if status == 400 else Verdict.REJECTED
+        return _close(row, status, verdict, exc.reason, exc.message)
+
+    try:
+        obj = parse_notification_data(ipn.notification_type, ipn.notification_data)
+    except NotificationDataError as exc:
+        if ipn.notification_type in PAYMENT_NOTIFICATION_TYPES:
+            return _close(row, 400, Verdict.MALFORMED, "malformed_notification_data", str(exc))
+        # Billing agreements, chargebacks, provider credits: genuine, kept, not Paydesk's to apply.
+        return _claim_and_apply(row, message.message_id, None)
+    return _claim_and_apply(row, message.message_id, obj)
+
+
+def _close(row: Notification, status: int, verdict: Verdict, reason: str, detail: str) -> Answer:
+    row.verdict = verdict
+    row.reason = str(reason)[:64]
+    row.detail = detail
+    row.save()
+    if verdict in (Verdict.REJECTED, Verdict.MALFORMED):
+        log.warning("IPN %s refused (%s): %s", row.pk, reason, detail)
+    return Answer(status, row)
+
+
+def _confirm(row, message, settings, policy) -> Answer:
+    if not settings.ipn_topic_arn:
+        return _close(
+            row,
+            403,
+            Verdict.REJECTED,
+            "no_topic_configured",
+            "A subscription confirmation was refused: set the IPN topic ARN in the settings to accept one.",
+        )
+    sns.confirm_subscription(
+        message,
+        sns.http_get_status,
+        policy=policy,
+        certificates=certificates_for(policy),
+        topic_arn=settings.ipn_topic_arn,
+    )
+    return _close(row, 200, Verdict.ACCEPTED, "", "Subscription confirmed.")
+
+
+def _claim_and_apply(row: Notification, message_id: str, obj) -> Answer:
+    """Claim the MessageId for this row (a second delivery finds it taken), then apply."""
+    try:
+        with db.atomic():
+            row.message_id = message_id
+            row.verdict = Verdict.ACCEPTED
+            row.save()
+    except IntegrityError:
+        row.message_id = None
+        first = Notification.objects.get(message_id=message_id)
+        row.duplicate_of = first
+        if first.applied or first.verdict != Verdict.RETRY:
+            return _close(
+                row, 200, Verdict.DUPLICATE, "duplicate", f"Already received as notification {first.pk}."
+            )
+        # The first delivery could not be applied (the payment was locked): this one does it.
+        _close(row, 200, Verdict.DUPLICATE, "redelivery", f"Redelivery of notification {first.pk}.")
+        row = first
+    if obj is None:
+        return _close(
+            row, 200, Verdict.ACCEPTED, "not_applied", f"{row.notification_type}: not used by Paydesk."
+        )
+    return _apply(row, obj)
+
+
+def _order_reference_id(obj) -> str:
+    if isinstance(obj, OrderReference):
+        return obj.amazon_order_reference_id
+    amazon_id = (
+        getattr(obj, "amazon_authorization_id", None)
+        or getattr(obj, "amazon_capture_id", None)
+        or getattr(obj, "amazon_refund_id", "")
+    )
+    # Authorization, capture and refund ids extend their order reference's id:
+    # S01-1234567-1234567-A123456 (docs/amazon-pay-v1.md §1.5).
+    return amazon_id.rsplit("-", 1)[0]
+
+
+def _apply(row: Notification, obj) -> Answer:
+    oro_id = _order_reference_id(obj)
+    row.amazon_id = (
+        getattr(obj, "amazon_authorization_id", None)
+        or getattr(obj, "amazon_capture_id", None)
+        or getattr(obj, "amazon_refund_id", None)
+        or oro_id
+    )[:40]
+    row.object_state = obj.status.state[:16]
+    payment = Payment.objects.filter(amazon_order_reference_id=oro_id).first()
+    if payment is None:
+        return _close(
+            row,
+            200,
+            Verdict.ACCEPTED,
+            "unknown_payment",
+            f"No order in Paydesk has Amazon order reference {oro_id}; kept for review.",
+        )
+    operation = f"IPN {row.notification_type}"
+    try:
+        with services.locked_payment(payment.pk) as locked:
+            if isinstance(obj, OrderReference):
+                services.apply_order_reference(locked, obj, actor=services.IPN, operation=operation)
+            else:
+                services.apply_report(locked, obj, actor=services.IPN, operation=operation)
+            row.payment = locked
+            row.applied = True
+            row.applied_at = timezone.now()
+            row.verdict = Verdict.ACCEPTED
+            row.reason = ""
+            row.detail = ""
+            row.save()
+    except OperationalError as exc:
+        # The payment row stayed locked past the database's timeout: let Amazon deliver again.
+        row.payment = payment
+        return _close(
+            row, 503, Verdict.RETRY, "locked", f"The payment was busy ({exc}); Amazon will redeliver."
+        )
+    return Answer(200, row)

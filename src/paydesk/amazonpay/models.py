@@ -1,0 +1,314 @@
+"""What Paydesk stores about Amazon Pay: the store's settings, each order's payment, every
+authorization, capture and refund, and an append-only trail of everything that happened."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings as django_settings
+from django.db import models
+from django.utils import timezone
+
+from paydesk.orders.models import Order
+from paydesk.payments.money import Money
+from paydesk.payments.payment import Payment as PaymentView
+from paydesk.payments.payment import PaymentMode
+from paydesk.payments.payment import Transaction as TransactionView
+from paydesk.payments.states import Kind
+
+
+class Environment(models.TextChoices):
+    OFFLINE_SANDBOX = "offline_sandbox", "Offline sandbox (paydesk sandbox)"
+    SANDBOX = "sandbox", "Amazon Pay sandbox"
+    LIVE = "live", "Amazon Pay live"
+
+
+class Region(models.TextChoices):
+    NA = "na", "United States (NA)"
+    UK = "uk", "United Kingdom"
+    EU = "eu", "Europe (DE)"
+    JP = "jp", "Japan"
+
+
+class AuthorizationMode(models.TextChoices):
+    SYNCHRONOUS = "sync", "Synchronous (answer at checkout)"
+    ASYNCHRONOUS = "async", "Asynchronous (answer by IPN)"
+
+
+def _fernet() -> Fernet:
+    # The Amazon secret key is stored sealed with a key derived from Django's SECRET_KEY, so a
+    # database dump alone does not reveal it.
+    digest = hashlib.sha256(b"paydesk.amazonpay.secret-key:" + django_settings.SECRET_KEY.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+class AmazonPaySettings(models.Model):
+    """The store's Amazon Pay configuration: a single row (pk=1)."""
+
+    environment = models.CharField(
+        max_length=16, choices=Environment.choices, default=Environment.OFFLINE_SANDBOX
+    )
+    offline_sandbox_url = models.URLField("Offline sandbox URL", default="http://127.0.0.1:8001", blank=True)
+    seller_id = models.CharField("Seller ID", max_length=32, blank=True)
+    access_key = models.CharField("MWS access key", max_length=64, blank=True)
+    secret_key_sealed = models.TextField(blank=True, editable=False)
+    region = models.CharField(max_length=2, choices=Region.choices, default=Region.NA)
+    currency = models.CharField(max_length=3, default="USD")
+    payment_mode = models.CharField(
+        max_length=32,
+        choices=[(m.value, m.label) for m in PaymentMode],
+        default=PaymentMode.AUTHORIZE_THEN_CAPTURE.value,
+    )
+    authorization_mode = models.CharField(
+        max_length=8, choices=AuthorizationMode.choices, default=AuthorizationMode.SYNCHRONOUS
+    )
+    ipn_topic_arn = models.CharField(
+        "IPN topic ARN (optional)",
+        max_length=256,
+        blank=True,
+        help_text="When set, notifications from any other SNS topic are refused.",
+    )
+    refresh_after_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text="Offer Refresh status for a pending payment after this many minutes.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Amazon Pay settings"
+        verbose_name_plural = "Amazon Pay settings"
+
+    @classmethod
+    def load(cls) -> AmazonPaySettings:
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+    @property
+    def secret_key(self) -> str:
+        if not self.secret_key_sealed:
+            return ""
+        try:
+            return _fernet().decrypt(self.secret_key_sealed.encode()).decode()
+        except InvalidToken:
+            # SECRET_KEY changed since the key was saved: it has to be entered again.
+            return ""
+
+    @secret_key.setter
+    def secret_key(self, value: str) -> None:
+        self.secret_key_sealed = _fernet().encrypt(value.encode()).decode() if value else ""
+
+    @property
+    def has_secret_key(self) -> bool:
+        return bool(self.secret_key)
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.seller_id and self.access_key and self.has_secret_key)
+
+    @property
+    def mode(self) -> PaymentMode:
+        return PaymentMode(self.payment_mode)
+
+    def __repr__(self) -> str:
+        return f"<AmazonPaySettings {self.environment} seller={self.seller_id!r}>"
+
+
+class Payment(models.Model):
+    """An order's Amazon Pay payment: its order reference and what was done on it."""
+
+    order = models.OneToOneField(Order, related_name="amazon_payment", on_delete=models.PROTECT)
+    amazon_order_reference_id = models.CharField("Amazon Order Reference ID", max_length=32, unique=True)
+    order_reference_state = models.CharField(max_length=16, default="Draft")
+    order_reference_reason = models.CharField(max_length=64, blank=True)
+    order_reference_updated = models.DateTimeField(null=True, blank=True)
+    order_total = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    # The payment action in force when the buyer paid: changing the store setting later does
+    # not change what an existing order offers.
+    mode = models.CharField(max_length=32, choices=[(m.value, m.label) for m in PaymentMode])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.amazon_order_reference_id
+
+    @property
+    def order_total_money(self) -> Money:
+        return Money(self.order_total, self.currency)
+
+    def view(self, transactions: list[Transaction] | None = None) -> PaymentView:
+        """This payment as the pure core sees it."""
+        rows = transactions if transactions is not None else list(self.transactions.all())
+        return PaymentView(
+            order_total=self.order_total_money,
+            mode=PaymentMode(self.mode),
+            order_reference_state=self.order_reference_state,
+            transactions=tuple(t.view() for t in rows),
+            fulfilled=self.order.fulfilled,
+        )
+
+
+class Transaction(models.Model):
+    """One authorization, capture or refund, as Amazon last reported it.
+
+    Created, with its reference id, before Amazon is called, so a crash after Amazon acted
+    can be recovered by looking the object up by that reference id.
+    """
+
+    payment = models.ForeignKey(Payment, related_name="transactions", on_delete=models.PROTECT)
+    kind = models.CharField(max_length=16, choices=[(k.value, k.value) for k in Kind])
+    reference_id = models.CharField(max_length=32, unique=True)
+    amazon_id = models.CharField(max_length=40, unique=True, null=True, blank=True)
+    # A capture's authorization id, a refund's capture id.
+    parent_amazon_id = models.CharField(max_length=40, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=16)
+    reason_code = models.CharField(max_length=64, blank=True)
+    reason_description = models.CharField(max_length=255, blank=True)
+    soft_decline = models.BooleanField(default=False)
+    fee = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    amazon_updated_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    notified = models.BooleanField(default=False)
+    capture_now = models.BooleanField(default=False)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    # The staff form's (or API client's) idempotency key: the same key twice is one movement.
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        indexes = [models.Index(fields=["state", "requested_at"], name="txn_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amazon_id or self.reference_id}"
+
+    @property
+    def amount_money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    def view(self) -> TransactionView:
+        return TransactionView(
+            kind=Kind(self.kind),
+            reference_id=self.reference_id,
+            amount=self.amount_money,
+            state=self.state,
+            amazon_id=self.amazon_id,
+            parent_id=self.parent_amazon_id or None,
+            reason_code=self.reason_code or None,
+            reason_description=self.reason_description or None,
+            last_updated=self.amazon_updated_at,
+            requested_at=self.requested_at,
+            expires_at=self.expires_at,
+            notified=self.notified,
+            soft_decline=self.soft_decline,
+        )
+
+
+class Source(models.TextChoices):
+    STAFF = "staff", "Staff"
+    IPN = "ipn", "IPN"
+    REFRESH = "refresh", "Refresh"
+    CHECKOUT = "checkout", "Checkout"
+    RECONCILER = "reconciler", "Reconciler"
+    API = "api", "API"
+
+
+class Outcome(models.TextChoices):
+    DONE = "done", "Done"
+    PENDING = "pending", "Pending"
+    DECLINED = "declined", "Declined"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Outcome unknown"
+    REFUSED = "refused", "Refused by Paydesk"
+    INFO = "info", "Info"
+    STALE = "stale", "Ignored (older news)"
+
+
+class PaymentEvent(models.Model):
+    """One API call, notification or staff action on a payment: the audit trail.
+
+    Rows are only ever added; the payment's state is checked against them, never rebuilt
+    from memory.
+    """
+
+    payment = models.ForeignKey(Payment, related_name="events", on_delete=models.PROTECT)
+    transaction = models.ForeignKey(
+        Transaction, related_name="events", null=True, blank=True, on_delete=models.PROTECT
+    )
+    at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    actor = models.CharField(max_length=150, blank=True)
+    operation = models.CharField(max_length=64)
+    reference_id = models.CharField(max_length=32, blank=True)
+    amazon_id = models.CharField(max_length=40, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    state = models.CharField(max_length=16, blank=True)
+    reason_code = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    message = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["-at", "-id"], name="event_at_idx")]
+
+    @property
+    def amount_money(self) -> Money | None:
+        return Money(self.amount, self.currency) if self.amount is not None else None
+
+
+class Verdict(models.TextChoices):
+    RECEIVED = "received", "Received"
+    ACCEPTED = "accepted", "Accepted"
+    DUPLICATE = "duplicate", "Duplicate"
+    REJECTED = "rejected", "Rejected"
+    MALFORMED = "malformed", "Malformed"
+    RETRY = "retry", "Not verified yet (Amazon will retry)"
+
+
+class Notification(models.Model):
+    """One HTTP request to the IPN endpoint, stored raw before anything else happens.
+
+    `message_id` is set only once the message is verified, so the unique constraint stops a
+    verified SNS message from being applied twice while forged copies stay on record.
+    """
+
+    received_at = models.DateTimeField(default=timezone.now)
+    remote_addr = models.CharField(max_length=64, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField(blank=True)
+    body_size = models.PositiveIntegerField(default=0)
+    claimed_message_id = models.CharField(max_length=100, blank=True)
+    message_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, default=Verdict.RECEIVED)
+    reason = models.CharField(max_length=64, blank=True)
+    detail = models.TextField(blank=True)
+    sns_type = models.CharField(max_length=32, blank=True)
+    notification_type = models.CharField(max_length=64, blank=True)
+    seller_id = models.CharField(max_length=32, blank=True)
+    amazon_id = models.CharField(max_length=40, blank=True)
+    object_state = models.CharField(max_length=16, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    payment = models.ForeignKey(
+        Payment, related_name="notifications", null=True, blank=True, on_delete=models.PROTECT
+    )
+    applied = models.BooleanField(default=False)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="ipn_received_idx"),
+            models.Index(fields=["verdict", "-received_at"], name="ipn_verdict_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"IPN {self.notification_type or self.sns_type or '?'} {self.claimed_message_id}"

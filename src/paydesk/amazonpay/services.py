@@ -1,0 +1,923 @@
+"""The payment service: the one writer of payment state.
+
+Staff actions, IPNs, refreshes, the checkout and the reconciler all change payments through
+the functions here, and nothing else writes a payment, a transaction or an order's status.
+
+Every money movement (authorize, capture, refund) runs in three steps:
+1. *Decide*: lock the payment row, ask the pure core whether the action is allowed, and store
+   the transaction with a fresh reference id in Paydesk's state "Unknown". Commit.
+2. *Call* Amazon with that reference id, holding no lock: Amazon may take seconds, and the
+   IPNs for this very payment must not wait behind it.
+3. *Record*: lock the payment row again, apply Amazon's reply through the same function IPNs
+   and refreshes use, log the event, update the order status. Commit.
+A second click or a second tab reaches step 1 while the first transaction is still Unknown
+(or already done) and is refused, so money never moves twice. A crash between steps 1 and 3
+leaves the Unknown row behind; a refresh finds the object by its reference id.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError
+from django.db import transaction as db
+from django.utils import timezone
+
+from paydesk.amazonpay import details as amazon
+from paydesk.amazonpay.errors import AmazonApiError, AmazonPayError, OutcomeUnknown, TransportError
+from paydesk.amazonpay.models import (
+    AmazonPaySettings,
+    Outcome,
+    Payment,
+    PaymentEvent,
+    Source,
+    Transaction,
+)
+from paydesk.orders.models import Order
+from paydesk.payments import actions as rules
+from paydesk.payments.money import Money
+from paydesk.payments.states import (
+    AUTHORIZATION,
+    CAPTURE,
+    DECLINED,
+    FAILED,
+    PAYDESK_STATES,
+    PENDING,
+    REFUND,
+    UNKNOWN,
+    Kind,
+    Verdict,
+    judge,
+)
+from paydesk.payments.status import order_status
+
+log = logging.getLogger("paydesk.payments")
+
+# An Unknown transaction younger than this may still be on its way to Amazon (the client's
+# retries are bounded well below it), so a refresh that does not find it leaves it alone.
+UNKNOWN_SETTLE_TIME = timedelta(minutes=3)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what caused a change: a staff user, the IPN endpoint, the reconciler..."""
+
+    source: Source
+    name: str = ""
+
+    @classmethod
+    def staff(cls, user) -> Actor:
+        return cls(Source.STAFF, user.get_username())
+
+
+IPN = Actor(Source.IPN, "Amazon IPN")
+RECONCILER = Actor(Source.RECONCILER, "reconciler")
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What happened, in plain words for the person who clicked."""
+
+    outcome: Outcome
+    message: str
+    transaction_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.DONE, Outcome.PENDING)
+
+
+# --- the Amazon client for the store's settings ----------------------------------------------
+
+ClientFactory = Callable[[AmazonPaySettings], object]
+_client_factory: ClientFactory | None = None
+
+
+def use_client_factory(factory: ClientFactory | None) -> None:
+    """Replace how clients are built (the demo and tests point it at a sandbox)."""
+    global _client_factory
+    _client_factory = factory
+
+
+def amazon_client(settings: AmazonPaySettings | None = None):
+    from paydesk.amazonpay.connection import client_for
+
+    settings = settings or AmazonPaySettings.load()
+    return (_client_factory or client_for)(settings)
+
+
+# --- locking ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def locked_payment(payment_id: int) -> Iterator[Payment]:
+    """The payment row, locked until the block ends (SELECT ... FOR UPDATE; on SQLite the
+    IMMEDIATE transaction already holds the database's write lock)."""
+    with db.atomic():
+        payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
+        yield payment
+
+
+def _new_reference_id(payment: Payment, kind: Kind) -> str:
+    # Amazon: at most 32 characters of [A-Za-z0-9_-], unique per seller across Authorize,
+    # Capture and Refund (docs/amazon-pay-v1.md §4).
+    letter = {Kind.AUTHORIZATION: "a", Kind.CAPTURE: "c", Kind.REFUND: "r"}[kind]
+    number = "".join(ch for ch in payment.order.number if ch.isalnum() or ch in "-_")[:16]
+    return f"{number}-{letter}{secrets.token_hex(6)}"
+
+
+def _log_event(payment: Payment, actor: Actor, operation: str, outcome: Outcome, **fields) -> PaymentEvent:
+    txn: Transaction | None = fields.pop("transaction", None)
+    if txn is not None:
+        fields.setdefault("reference_id", txn.reference_id)
+        fields.setdefault("amazon_id", txn.amazon_id or "")
+        fields.setdefault("amount", txn.amount)
+        fields.setdefault("currency", txn.currency)
+        fields.setdefault("state", txn.state)
+        fields.setdefault("reason_code", txn.reason_code)
+    return PaymentEvent.objects.create(
+        payment=payment,
+        transaction=txn,
+        source=actor.source,
+        actor=actor.name,
+        operation=operation,
+        outcome=outcome,
+        **fields,
+    )
+
+
+def _sync_order_status(payment: Payment) -> None:
+    status = order_status(payment.view())
+    order = payment.order
+    if order.status != status.value:
+        Order.objects.filter(pk=order.pk).update(status=status.value)
+        order.status = status.value
+
+
+# --- applying what Amazon reports (replies, IPNs, refreshes alike) ---------------------------
+
+
+def _details_of(kind: Kind, obj) -> dict:
+    """The fields of a transaction row that an Amazon object reports."""
+    if kind == Kind.AUTHORIZATION:
+        return {
+            "amazon_id": obj.amazon_authorization_id,
+            "reference_id": obj.authorization_reference_id,
+            "amount": obj.authorization_amount,
+            "expires_at": obj.expiration_timestamp,
+            "soft_decline": bool(obj.soft_decline),
+            "fee": obj.authorization_fee,
+            "capture_now": bool(obj.capture_now),
+        }
+    if kind == Kind.CAPTURE:
+        return {
+            "amazon_id": obj.amazon_capture_id,
+            "reference_id": obj.capture_reference_id,
+            "amount": obj.capture_amount,
+            "fee": obj.capture_fee,
+        }
+    return {
+        "amazon_id": obj.amazon_refund_id,
+        "reference_id": obj.refund_reference_id,
+        "amount": obj.refund_amount,
+        "fee": obj.fee_refunded,
+    }
+
+
+_MACHINE = {Kind.AUTHORIZATION: AUTHORIZATION, Kind.CAPTURE: CAPTURE, Kind.REFUND: REFUND}
+_KIND_OF = {
+    amazon.Authorization: Kind.AUTHORIZATION,
+    amazon.Capture: Kind.CAPTURE,
+    amazon.Refund: Kind.REFUND,
+}
+
+
+def apply_report(
+    payment: Payment,
+    obj: amazon.Authorization | amazon.Capture | amazon.Refund,
+    *,
+    actor: Actor,
+    operation: str,
+    parent_amazon_id: str = "",
+) -> tuple[Transaction, Verdict]:
+    """Apply Amazon's report of an authorization, capture or refund to this (locked) payment.
+
+    The transaction is found by Amazon's id, else by our reference id; one Paydesk never asked
+    for (made in Seller Central, or before a crash lost our row) is adopted. A report older
+    than what we hold never moves it backwards (`paydesk.payments.states.judge`).
+    """
+    kind = _KIND_OF[type(obj)]
+    fields = _details_of(kind, obj)
+    money: Money = fields.pop("amount")
+    fee: Money | None = fields.pop("fee")
+    txn = (
+        payment.transactions.filter(amazon_id=fields["amazon_id"]).first()
+        or payment.transactions.filter(reference_id=fields["reference_id"]).first()
+    )
+    adopted = txn is None
+    if txn is None:
+        txn = Transaction(
+            payment=payment,
+            kind=kind.value,
+            reference_id=fields["reference_id"],
+            amount=money.amount,
+            currency=money.currency,
+            state=UNKNOWN,
+            parent_amazon_id=parent_amazon_id,
+            requested_at=obj.creation_timestamp or timezone.now(),
+        )
+    status = obj.status
+    verdict = judge(kind, txn.state, txn.amazon_updated_at, status.state, status.last_updated)
+    from_ipn = actor.source == Source.IPN
+    if verdict in (Verdict.ADVANCE, Verdict.REFRESH):
+        txn.state = status.state
+        txn.reason_code = status.reason_code or ""
+        txn.reason_description = (status.reason_description or "")[:255]
+        txn.amazon_updated_at = status.last_updated
+        txn.amazon_id = fields["amazon_id"]
+        txn.amount = money.amount
+        txn.currency = money.currency
+        txn.expires_at = fields.get("expires_at") or txn.expires_at
+        txn.soft_decline = fields.get("soft_decline", txn.soft_decline)
+        txn.capture_now = fields.get("capture_now", txn.capture_now)
+        if fee is not None:
+            txn.fee = fee.amount
+        if parent_amazon_id:
+            txn.parent_amazon_id = parent_amazon_id
+        # `notified` means an IPN reported the state we now hold.
+        txn.notified = from_ipn
+        txn.error_code = ""
+        txn.error_message = ""
+    elif from_ipn and status.state == txn.state:
+        txn.notified = True
+    txn.save()
+    outcome = {
+        DECLINED: Outcome.DECLINED,
+        PENDING: Outcome.PENDING,
+    }.get(txn.state, Outcome.DONE)
+    if verdict == Verdict.STALE and not (from_ipn and status.state == txn.state):
+        outcome = Outcome.STALE
+    _log_event(
+        payment,
+        actor,
+        operation,
+        outcome,
+        transaction=txn,
+        state=status.state,
+        reason_code=status.reason_code or "",
+        message="Found at Amazon: not made through Paydesk before." if adopted else "",
+        request_id=obj.request_id or "",
+    )
+    _sync_order_status(payment)
+    return txn, verdict
+
+
+def apply_order_reference(
+    payment: Payment, obj: amazon.OrderReference, *, actor: Actor, operation: str
+) -> Verdict:
+    status = obj.status
+    verdict = judge(
+        Kind.ORDER_REFERENCE,
+        payment.order_reference_state,
+        payment.order_reference_updated,
+        status.state,
+        status.last_updated,
+    )
+    if verdict in (Verdict.ADVANCE, Verdict.REFRESH):
+        payment.order_reference_state = status.state
+        payment.order_reference_reason = status.reason_code or ""
+        payment.order_reference_updated = status.last_updated
+        payment.save(
+            update_fields=["order_reference_state", "order_reference_reason", "order_reference_updated"]
+        )
+    if verdict == Verdict.ADVANCE or actor.source == Source.IPN:
+        _log_event(
+            payment,
+            actor,
+            operation,
+            Outcome.INFO if verdict != Verdict.STALE else Outcome.STALE,
+            amazon_id=obj.amazon_order_reference_id,
+            state=status.state,
+            reason_code=status.reason_code or "",
+            request_id=obj.request_id or "",
+        )
+    _sync_order_status(payment)
+    return verdict
+
+
+# --- money movements ---------------------------------------------------------------------------
+
+
+def _describe(txn: Transaction, verb: str) -> ActionResult:
+    amount = txn.amount_money
+    what = f"{verb} of {amount}"
+    if txn.state == DECLINED:
+        why = f": {txn.reason_code}" if txn.reason_code else ""
+        detail = f" — {txn.reason_description}" if txn.reason_description else ""
+        return ActionResult(Outcome.DECLINED, f"Amazon declined the {what.lower()}{why}{detail}.", txn.pk)
+    if txn.state == PENDING:
+        return ActionResult(
+            Outcome.PENDING,
+            f"{what} is pending at Amazon. The order updates when Amazon's notification arrives "
+            "(or use Refresh status).",
+            txn.pk,
+        )
+    if txn.state == UNKNOWN:
+        return ActionResult(
+            Outcome.UNKNOWN,
+            f"Amazon did not answer the {what.lower()}, so it is not known whether it happened. "
+            "Nothing will be sent again until Refresh status has asked Amazon.",
+            txn.pk,
+        )
+    if txn.state == FAILED:
+        return ActionResult(Outcome.FAILED, f"The {what.lower()} failed: {txn.error_message}", txn.pk)
+    return ActionResult(Outcome.DONE, f"{what} done: Amazon reports it {txn.state.lower()}.", txn.pk)
+
+
+def _begin(
+    payment_id: int,
+    kind: Kind,
+    amount: Money,
+    *,
+    check: Callable[[Payment], None],
+    parent_amazon_id: str,
+    actor: Actor,
+    operation: str,
+    idempotency_key: str | None,
+) -> tuple[Transaction | None, ActionResult | None]:
+    """Step 1: lock, decide, store the transaction with its reference id. Commit."""
+    with locked_payment(payment_id) as payment:
+        if idempotency_key:
+            earlier = Transaction.objects.filter(idempotency_key=idempotency_key).first()
+            if earlier is not None:
+                if (
+                    earlier.payment_id != payment.pk
+                    or earlier.kind != kind.value
+                    or earlier.amount_money != amount
+                ):
+                    return None, ActionResult(
+                        Outcome.REFUSED,
+                        "This request key was already used for a different action; nothing was done.",
+                    )
+                return None, _describe(earlier, operation)
+        try:
+            check(payment)
+        except rules.ActionRefused as refused:
+            _log_event(
+                payment,
+                actor,
+                operation,
+                Outcome.REFUSED,
+                amount=amount.amount,
+                currency=amount.currency,
+                amazon_id=parent_amazon_id,
+                message=str(refused),
+            )
+            return None, ActionResult(Outcome.REFUSED, str(refused))
+        txn = Transaction.objects.create(
+            payment=payment,
+            kind=kind.value,
+            reference_id=_new_reference_id(payment, kind),
+            amount=amount.amount,
+            currency=amount.currency,
+            state=UNKNOWN,
+            parent_amazon_id=parent_amazon_id,
+            idempotency_key=idempotency_key or None,
+        )
+        _log_event(payment, actor, operation, Outcome.INFO, transaction=txn, message="Sent to Amazon.")
+        _sync_order_status(payment)
+    return txn, None
+
+
+def _finish(txn: Transaction, call: Callable[[], object], *, actor: Actor, operation: str) -> ActionResult:
+    """Steps 2 and 3: call Amazon, then record what it said."""
+    try:
+        reply = call()
+    except OutcomeUnknown as exc:
+        with locked_payment(txn.payment_id) as payment:
+            txn.refresh_from_db()
+            _log_event(payment, actor, operation, Outcome.UNKNOWN, transaction=txn, message=str(exc))
+        return _describe(txn, operation)
+    except AmazonApiError as exc:
+        with locked_payment(txn.payment_id) as payment:
+            txn.refresh_from_db()
+            if txn.state == UNKNOWN:
+                txn.state = FAILED
+                txn.error_code = exc.code or f"HTTP {exc.http_status}"
+                txn.error_message = exc.message or str(exc)
+                txn.save()
+            _log_event(
+                payment,
+                actor,
+                operation,
+                Outcome.FAILED,
+                transaction=txn,
+                message=str(exc),
+                request_id=exc.request_id or "",
+            )
+            _sync_order_status(payment)
+        return ActionResult(Outcome.FAILED, _people_message(operation, exc), txn.pk)
+    except TransportError as exc:
+        # Nothing reached Amazon: the reference id is free and nothing moved.
+        with locked_payment(txn.payment_id) as payment:
+            txn.refresh_from_db()
+            if txn.state == UNKNOWN and not exc.request_sent:
+                txn.state = FAILED
+                txn.error_code = "NotSent"
+                txn.error_message = f"Amazon could not be reached: {exc}"
+                txn.save()
+            _log_event(payment, actor, operation, Outcome.FAILED, transaction=txn, message=str(exc))
+            _sync_order_status(payment)
+        return ActionResult(Outcome.FAILED, f"Amazon could not be reached ({exc}). No money moved.", txn.pk)
+    with locked_payment(txn.payment_id) as payment:
+        recorded, _ = apply_report(
+            payment, reply, actor=actor, operation=operation, parent_amazon_id=txn.parent_amazon_id
+        )
+    return _describe(recorded, operation)
+
+
+def _people_message(operation: str, exc: AmazonApiError) -> str:
+    text = exc.message or exc.code or f"HTTP {exc.http_status}"
+    return f"Amazon refused the {operation.lower()}: {text} ({exc.code or exc.http_status}). No money moved."
+
+
+def capture(
+    payment_id: int,
+    *,
+    authorization_id: str | None = None,
+    amount: Money | None = None,
+    actor: Actor,
+    idempotency_key: str | None = None,
+    seller_note: str | None = None,
+) -> ActionResult:
+    """Collect an open authorization (the full authorized amount unless `amount` says less)."""
+    now = timezone.now()
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    view = payment.view()
+    candidates = rules.capturable_authorizations(view, now=now)
+    authorization = (
+        view.find(authorization_id) if authorization_id else (candidates[0] if candidates else None)
+    )
+    if authorization is None or authorization.amazon_id is None:
+        return ActionResult(Outcome.REFUSED, "This order has no open authorization to capture.")
+    amount = amount or authorization.amount
+
+    def check(locked: Payment) -> None:
+        rules.check_capture(locked.view(), authorization.amazon_id, amount, now=timezone.now())
+
+    txn, refused = _begin(
+        payment_id,
+        Kind.CAPTURE,
+        amount,
+        check=check,
+        parent_amazon_id=authorization.amazon_id,
+        actor=actor,
+        operation="Capture",
+        idempotency_key=idempotency_key,
+    )
+    if txn is None:
+        return refused  # type: ignore[return-value]
+    client = amazon_client()
+    return _finish(
+        txn,
+        lambda: client.capture(
+            authorization.amazon_id,
+            capture_reference_id=txn.reference_id,
+            amount=amount,
+            seller_note=seller_note,
+        ),
+        actor=actor,
+        operation="Capture",
+    )
+
+
+def refund(
+    payment_id: int,
+    *,
+    capture_id: str | None = None,
+    amount: Money | None = None,
+    actor: Actor,
+    idempotency_key: str | None = None,
+    seller_note: str | None = None,
+) -> ActionResult:
+    """Return captured funds to the buyer (what is left of the capture unless `amount` says less)."""
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    view = payment.view()
+    candidates = rules.refundable_captures(view)
+    target = view.find(capture_id) if capture_id else (candidates[0] if candidates else None)
+    if target is None or target.amazon_id is None:
+        return ActionResult(Outcome.REFUSED, "This order has no completed capture to refund.")
+    amount = amount or rules.left_to_refund(view, target)
+
+    def check(locked: Payment) -> None:
+        rules.check_refund(locked.view(), target.amazon_id, amount)
+
+    txn, refused = _begin(
+        payment_id,
+        Kind.REFUND,
+        amount,
+        check=check,
+        parent_amazon_id=target.amazon_id,
+        actor=actor,
+        operation="Refund",
+        idempotency_key=idempotency_key,
+    )
+    if txn is None:
+        return refused  # type: ignore[return-value]
+    client = amazon_client()
+    return _finish(
+        txn,
+        lambda: client.refund(
+            target.amazon_id, refund_reference_id=txn.reference_id, amount=amount, seller_note=seller_note
+        ),
+        actor=actor,
+        operation="Refund",
+    )
+
+
+def authorize(
+    payment_id: int,
+    *,
+    amount: Money,
+    actor: Actor,
+    synchronous: bool,
+    capture_now: bool,
+    seller_note: str | None = None,
+    idempotency_key: str | None = None,
+) -> ActionResult:
+    """Ask Amazon to authorize `amount` on the payment's open order reference."""
+
+    def check(locked: Payment) -> None:
+        if locked.order_reference_state != "Open":
+            raise rules.ActionRefused(
+                f"The Amazon order reference is {locked.order_reference_state.lower()}; "
+                "only an open one can be authorized."
+            )
+        if any(t.state == UNKNOWN for t in locked.transactions.all()):
+            raise rules.ActionRefused("An earlier request's outcome is unknown. Refresh status first.")
+
+    txn, refused = _begin(
+        payment_id,
+        Kind.AUTHORIZATION,
+        amount,
+        check=check,
+        parent_amazon_id="",
+        actor=actor,
+        operation="Authorize",
+        idempotency_key=idempotency_key,
+    )
+    if txn is None:
+        return refused  # type: ignore[return-value]
+    payment = Payment.objects.get(pk=payment_id)
+    client = amazon_client()
+    result = _finish(
+        txn,
+        lambda: client.authorize(
+            payment.amazon_order_reference_id,
+            authorization_reference_id=txn.reference_id,
+            amount=amount,
+            seller_note=seller_note,
+            transaction_timeout=0 if synchronous else 1440,
+            capture_now=capture_now,
+        ),
+        actor=actor,
+        operation="Authorize",
+    )
+    txn.refresh_from_db()
+    if capture_now and txn.state not in PAYDESK_STATES:
+        # CaptureNow: Amazon made the capture too; its details come by IPN or by asking.
+        _fetch_captures(txn.payment_id, actor=actor)
+    return result
+
+
+def void(
+    payment_id: int, *, authorization_id: str | None = None, actor: Actor, reason: str | None = None
+) -> ActionResult:
+    """Close an open authorization that will not be captured, and cancel the order reference
+    when nothing was captured on it (X-Cart's Void)."""
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    view = payment.view()
+    opens = view.open_authorizations
+    target = view.find(authorization_id) if authorization_id else (opens[0] if opens else None)
+    if target is None or target.amazon_id is None:
+        return ActionResult(Outcome.REFUSED, "This order has no open authorization to void.")
+    with locked_payment(payment_id) as locked:
+        try:
+            rules.check_void(locked.view(), target.amazon_id)
+        except rules.ActionRefused as refused:
+            _log_event(
+                locked,
+                actor,
+                "CloseAuthorization",
+                Outcome.REFUSED,
+                amazon_id=target.amazon_id,
+                message=str(refused),
+            )
+            return ActionResult(Outcome.REFUSED, str(refused))
+    client = amazon_client()
+    try:
+        client.close_authorization(target.amazon_id, reason=reason)
+        authorization = client.get_authorization_details(target.amazon_id)
+    except AmazonPayError as exc:
+        with locked_payment(payment_id) as locked:
+            _log_event(
+                locked,
+                actor,
+                "CloseAuthorization",
+                Outcome.FAILED,
+                amazon_id=target.amazon_id,
+                message=str(exc),
+                request_id=getattr(exc, "request_id", "") or "",
+            )
+        message = (
+            _people_message("void", exc)
+            if isinstance(exc, AmazonApiError)
+            else (f"Amazon did not answer the void ({exc}). Use Refresh status to see where it stands.")
+        )
+        return ActionResult(Outcome.FAILED, message)
+    with locked_payment(payment_id) as locked:
+        txn, _ = apply_report(locked, authorization, actor=actor, operation="CloseAuthorization")
+        nothing_captured = not locked.view().captured.is_positive
+    if nothing_captured:
+        # Void means the order will not be paid: cancel the order reference too, so Amazon
+        # releases the buyer's funds and the order shows Canceled.
+        try:
+            client.cancel_order_reference(payment.amazon_order_reference_id, reason=reason)
+            oro = client.get_order_reference_details(payment.amazon_order_reference_id)
+        except AmazonPayError as exc:
+            log.warning("void: cancel of %s failed: %s", payment.amazon_order_reference_id, exc)
+        else:
+            with locked_payment(payment_id) as locked:
+                apply_order_reference(locked, oro, actor=actor, operation="CancelOrderReference")
+    return ActionResult(Outcome.DONE, f"Authorization voided ({txn.amount_money} released).", txn.pk)
+
+
+# --- refresh: ask Amazon where everything stands ---------------------------------------------
+
+
+def _fetch_captures(payment_id: int, *, actor: Actor) -> None:
+    client = amazon_client()
+    payment = Payment.objects.get(pk=payment_id)
+    for auth in payment.transactions.filter(kind=Kind.AUTHORIZATION.value).exclude(amazon_id=None):
+        details = client.get_authorization_details(auth.amazon_id)
+        for capture_id in details.capture_ids:
+            if not payment.transactions.filter(amazon_id=capture_id).exists():
+                capture_obj = client.get_capture_details(capture_id)
+                with locked_payment(payment_id) as locked:
+                    apply_report(
+                        locked,
+                        capture_obj,
+                        actor=actor,
+                        operation="GetCaptureDetails",
+                        parent_amazon_id=auth.amazon_id,
+                    )
+
+
+def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
+    """Ask Amazon for the current state of the order reference and everything on it, and sync.
+
+    Walks the IdLists (order reference -> authorizations -> captures -> refunds), so objects
+    whose reply was lost (Unknown) or that Paydesk never knew of are found and recorded.
+    Objects already in a final state are not asked about again, to spare Amazon's quotas.
+    """
+    client = amazon_client()
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    known = {t.amazon_id: t for t in payment.transactions.exclude(amazon_id=None)}
+    unknown_parents = set(
+        payment.transactions.filter(state=UNKNOWN).values_list("parent_amazon_id", flat=True)
+    )
+
+    def settled(amazon_id: str) -> bool:
+        txn = known.get(amazon_id)
+        return (
+            txn is not None
+            and txn.state in _MACHINE[Kind(txn.kind)].terminal
+            and amazon_id not in unknown_parents
+        )
+
+    found_refs: set[str] = set()
+    try:
+        oro = client.get_order_reference_details(payment.amazon_order_reference_id)
+        with locked_payment(payment_id) as locked:
+            apply_order_reference(locked, oro, actor=actor, operation="GetOrderReferenceDetails")
+        for auth_id in oro.authorization_ids:
+            if settled(auth_id) and not _has_open_children(known, auth_id):
+                found_refs.add(known[auth_id].reference_id)
+                continue
+            auth = client.get_authorization_details(auth_id)
+            found_refs.add(auth.authorization_reference_id)
+            with locked_payment(payment_id) as locked:
+                apply_report(locked, auth, actor=actor, operation="GetAuthorizationDetails")
+            for capture_id in auth.capture_ids:
+                cap = client.get_capture_details(capture_id)
+                found_refs.add(cap.capture_reference_id)
+                with locked_payment(payment_id) as locked:
+                    apply_report(
+                        locked, cap, actor=actor, operation="GetCaptureDetails", parent_amazon_id=auth_id
+                    )
+                for refund_id in cap.refund_ids:
+                    if settled(refund_id):
+                        found_refs.add(known[refund_id].reference_id)
+                        continue
+                    ref = client.get_refund_details(refund_id)
+                    found_refs.add(ref.refund_reference_id)
+                    with locked_payment(payment_id) as locked:
+                        apply_report(
+                            locked,
+                            ref,
+                            actor=actor,
+                            operation="GetRefundDetails",
+                            parent_amazon_id=capture_id,
+                        )
+    except AmazonPayError as exc:
+        with locked_payment(payment_id) as locked:
+            _log_event(
+                locked,
+                actor,
+                "Refresh status",
+                Outcome.FAILED,
+                message=str(exc),
+                request_id=getattr(exc, "request_id", "") or "",
+            )
+        return ActionResult(Outcome.FAILED, f"Amazon could not be asked: {exc}")
+
+    with locked_payment(payment_id) as locked:
+        _settle_lost_requests(locked, found_refs, actor=actor)
+        status = locked.order.status_enum
+    return ActionResult(Outcome.DONE, f"Status refreshed from Amazon: the order is {status.label}.")
+
+
+def _has_open_children(known: dict[str, Transaction], auth_id: str) -> bool:
+    return any(
+        t.parent_amazon_id == auth_id and t.state not in _MACHINE[Kind(t.kind)].terminal
+        for t in known.values()
+    )
+
+
+def _settle_lost_requests(payment: Payment, found_refs: set[str], *, actor: Actor) -> None:
+    """An Unknown transaction Amazon has no record of, old enough that it cannot still be on
+    its way, never reached Amazon: mark it Failed so the order can move on."""
+    cutoff = timezone.now() - UNKNOWN_SETTLE_TIME
+    for txn in payment.transactions.filter(state=UNKNOWN, requested_at__lt=cutoff):
+        if txn.reference_id in found_refs:
+            continue
+        txn.state = FAILED
+        txn.error_code = "NotFoundAtAmazon"
+        txn.error_message = "Amazon has no record of this request: it never reached Amazon."
+        txn.save()
+        _log_event(
+            payment, actor, "Refresh status", Outcome.FAILED, transaction=txn, message=txn.error_message
+        )
+    _sync_order_status(payment)
+
+
+# --- checkout: how a store creates an Amazon Pay order ----------------------------------------
+
+CHECKOUT = Actor(Source.CHECKOUT, "checkout")
+
+
+@dataclass(frozen=True)
+class CartLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+
+
+def _next_order_number() -> str:
+    from django.db.models import Max
+
+    last = Order.objects.aggregate(last=Max("id"))["last"] or 0
+    return str(1000 + last + 1)
+
+
+def checkout(
+    amazon_order_reference_id: str,
+    *,
+    lines: list[CartLine],
+    shipping: Money,
+    customer_name: str = "",
+    customer_email: str = "",
+    store_name: str = "Paydesk demo shop",
+    seller_note: str | None = None,
+) -> tuple[Order, ActionResult]:
+    """Turn the order reference the buyer made in Amazon's widget into a paid (or authorized)
+    order: SetOrderReferenceDetails, ConfirmOrderReference, then Authorize as the store's
+    settings say (docs/amazon-pay-v1.md §2.4-2.9)."""
+    settings = AmazonPaySettings.load()
+    currency = shipping.currency
+    subtotal = Money.zero(currency)
+    for line in lines:
+        subtotal = subtotal + Money(line.unit_price.amount * line.quantity, currency)
+    total = subtotal + shipping
+    order = None
+    for _ in range(5):
+        try:
+            with db.atomic():
+                order = Order.objects.create(
+                    number=_next_order_number(),
+                    customer_name=customer_name or "Amazon Pay buyer",
+                    customer_email=customer_email.lower(),
+                    currency=currency,
+                    subtotal=subtotal.amount,
+                    shipping_cost=shipping.amount,
+                    total=total.amount,
+                )
+                for line in lines:
+                    order.lines.create(
+                        sku=line.sku,
+                        name=line.name,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price.amount,
+                    )
+                payment = Payment.objects.create(
+                    order=order,
+                    amazon_order_reference_id=amazon_order_reference_id,
+                    order_total=total.amount,
+                    currency=currency,
+                    mode=settings.payment_mode,
+                )
+                _log_event(
+                    payment,
+                    CHECKOUT,
+                    "Checkout",
+                    Outcome.INFO,
+                    amazon_id=amazon_order_reference_id,
+                    amount=total.amount,
+                    currency=currency,
+                    message="Buyer chose Amazon Pay.",
+                )
+            break
+        except IntegrityError:
+            if Payment.objects.filter(amazon_order_reference_id=amazon_order_reference_id).exists():
+                raise ValueError(
+                    f"Order reference {amazon_order_reference_id} already belongs to an order."
+                ) from None
+            continue  # another checkout took the same order number: take the next one
+    assert order is not None
+    client = amazon_client(settings)
+    try:
+        client.set_order_reference_details(
+            amazon_order_reference_id,
+            amount=total,
+            seller_order_id=order.number,
+            store_name=store_name,
+            seller_note=seller_note,
+        )
+        client.confirm_order_reference(amazon_order_reference_id)
+        oro = client.get_order_reference_details(amazon_order_reference_id)
+    except AmazonPayError as exc:
+        with locked_payment(payment.pk) as locked:
+            _log_event(
+                locked,
+                CHECKOUT,
+                "ConfirmOrderReference",
+                Outcome.FAILED,
+                amazon_id=amazon_order_reference_id,
+                message=str(exc),
+                request_id=getattr(exc, "request_id", "") or "",
+            )
+        return order, ActionResult(Outcome.FAILED, f"Amazon Pay could not confirm the order: {exc}")
+    with locked_payment(payment.pk) as locked:
+        apply_order_reference(locked, oro, actor=CHECKOUT, operation="ConfirmOrderReference")
+        _take_buyer_details(locked.order, oro)
+    result = authorize(
+        payment.pk,
+        amount=total,
+        actor=CHECKOUT,
+        synchronous=settings.authorization_mode == "sync",
+        capture_now=settings.mode.value == "authorize_and_capture",
+    )
+    order.refresh_from_db()
+    return order, result
+
+
+def _take_buyer_details(order: Order, oro: amazon.OrderReference) -> None:
+    changed = []
+    if oro.buyer is not None:
+        if oro.buyer.name:
+            order.customer_name = oro.buyer.name[:200]
+            changed.append("customer_name")
+        if oro.buyer.email:
+            order.customer_email = oro.buyer.email.lower()[:254]
+            changed.append("customer_email")
+    destination = oro.destination
+    if destination is not None:
+        order.shipping_name = (destination.name or order.customer_name)[:200]
+        parts = [
+            destination.address_line1,
+            destination.address_line2,
+            destination.address_line3,
+            " ".join(p for p in (destination.postal_code, destination.city) if p),
+            destination.state_or_region,
+            destination.country_code,
+        ]
+        order.shipping_address = "\n".join(p for p in parts if p)
+        changed += ["shipping_name", "shipping_address"]
+    if changed:
+        order.save(update_fields=changed)

@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from paydesk.amazonpay import inbox, services
+from paydesk.amazonpay.errors import AmazonPayError
+from paydesk.amazonpay.forms import AmazonPaySettingsForm
+from paydesk.amazonpay.models import (
+    AmazonPaySettings,
+    Notification,
+    Outcome,
+    Payment,
+    PaymentEvent,
+    Source,
+    Verdict,
+)
+from paydesk.orders.models import Order
+from paydesk.payments.actions import Action
+from paydesk.payments.money import Money, MoneyError
+
+_LEVEL = {
+    Outcome.DONE: messages.SUCCESS,
+    Outcome.PENDING: messages.INFO,
+    Outcome.DECLINED: messages.ERROR,
+    Outcome.FAILED: messages.ERROR,
+    Outcome.UNKNOWN: messages.WARNING,
+    Outcome.REFUSED: messages.WARNING,
+}
+
+
+@login_required
+@permission_required("orders.operate_payments", raise_exception=True)
+@require_POST
+def order_action(request, number: str, action: str):
+    """Run one of the whitelisted order actions, then show the order again with the result."""
+    try:
+        act = Action(action)
+    except ValueError:
+        raise Http404("No such action") from None
+    order = get_object_or_404(Order, number=number)
+    payment = get_object_or_404(Payment, order=order)
+    actor = services.Actor.staff(request.user)
+    target = request.POST.get("target", "").strip() or None
+    key = request.POST.get("key", "").strip()[:64] or None
+    amount = None
+    if request.POST.get("amount"):
+        try:
+            amount = Money.parse(request.POST["amount"], payment.currency)
+        except MoneyError:
+            messages.error(request, f"“{request.POST['amount']}” is not an amount in {payment.currency}.")
+            return redirect("orders:detail", number=number)
+    if act == Action.CAPTURE:
+        result = services.capture(
+            payment.pk, authorization_id=target, amount=amount, actor=actor, idempotency_key=key
+        )
+    elif act == Action.VOID:
+        result = services.void(payment.pk, authorization_id=target, actor=actor)
+    elif act == Action.REFUND:
+        result = services.refund(
+            payment.pk, capture_id=target, amount=amount, actor=actor, idempotency_key=key
+        )
+    else:
+        result = services.refresh(payment.pk, actor=actor)
+    messages.add_message(request, _LEVEL.get(result.outcome, messages.INFO), result.message)
+    return redirect("orders:detail", number=number)
+
+
+@login_required
+@permission_required("amazonpay.change_amazonpaysettings", raise_exception=True)
+def settings_page(request):
+    settings = AmazonPaySettings.load()
+    form = AmazonPaySettingsForm(request.POST or None, instance=settings)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        if "test" in request.POST:
+            _test_connection(request)
+        else:
+            messages.success(request, "Amazon Pay settings saved.")
+        return redirect("amazonpay:settings")
+    return render(
+        request,
+        "amazonpay/settings.html",
+        {
+            "section": "settings",
+            "form": form,
+            "settings": settings,
+            "ipn_url": request.build_absolute_uri(reverse("amazonpay:ipn")),
+        },
+    )
+
+
+def _test_connection(request) -> None:
+    try:
+        status = services.amazon_client().get_service_status()
+    except AmazonPayError as exc:
+        messages.error(request, f"Settings saved, but the connection test failed: {exc}")
+        return
+    messages.success(request, f"Settings saved. Amazon Pay answered: service status {status.status}.")
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def event_log(request):
+    events = PaymentEvent.objects.select_related("payment__order").order_by("-at", "-id")
+    source = request.GET.get("source", "")
+    outcome = request.GET.get("outcome", "")
+    if source in Source.values:
+        events = events.filter(source=source)
+    if outcome in Outcome.values:
+        events = events.filter(outcome=outcome)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        events = events.filter(pk__lt=int(before))
+    rows = list(events[:101])
+    return render(
+        request,
+        "amazonpay/events.html",
+        {
+            "section": "events",
+            "events": rows[:100],
+            "older": rows[99].pk if len(rows) > 100 else None,
+            "sources": Source.choices,
+            "outcomes": Outcome.choices,
+            "source": source,
+            "outcome": outcome,
+        },
+    )
+
+
+@csrf_exempt
+@require_POST
+def ipn(request):
+    """Amazon's Instant Payment Notifications (SNS HTTP POSTs). Signed by SNS, not by a session:
+    CSRF does not apply; the SNS signature is checked instead."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > inbox.MAX_BODY_BYTES:
+        # Keep the head of it for the log; do not read 10 MB into memory to refuse it.
+        body = request.read(inbox.KEPT_BYTES)
+    else:
+        body = request.body
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    answer = inbox.receive(
+        body,
+        headers=headers,
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        declared_size=max(declared, len(body)),
+    )
+    row = answer.notification
+    return JsonResponse(
+        {"notification": row.pk, "verdict": row.verdict, "reason": row.reason}, status=answer.status
+    )
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def ipn_log(request):
+    rows = Notification.objects.select_related("payment__order").order_by("-received_at", "-id")
+    verdict = request.GET.get("verdict", "")
+    kind = request.GET.get("type", "")
+    applied = request.GET.get("applied", "")
+    if verdict in Verdict.values:
+        rows = rows.filter(verdict=verdict)
+    if kind:
+        rows = rows.filter(notification_type=kind[:64])
+    if applied in ("yes", "no"):
+        rows = rows.filter(applied=applied == "yes")
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        rows = rows.filter(pk__lt=int(before))
+    page = list(rows.defer("body")[:101])
+    return render(
+        request,
+        "amazonpay/ipn_log.html",
+        {
+            "section": "ipn",
+            "rows": page[:100],
+            "older": page[99].pk if len(page) > 100 else None,
+            "verdicts": Verdict.choices,
+            "types": ["OrderReferenceNotification", "PaymentAuthorize", "PaymentCapture", "PaymentRefund"],
+            "verdict": verdict,
+            "type": kind,
+            "applied": applied,
+        },
+    )
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def ipn_detail(request, pk: int):
+    row = get_object_or_404(Notification.objects.select_related("payment__order", "duplicate_of"), pk=pk)
+    return render(request, "amazonpay/ipn_detail.html", {"section": "ipn", "row": row})

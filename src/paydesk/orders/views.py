@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import get_object_or_404, render
+
+from paydesk.amazonpay.panel import payment_panel
+from paydesk.orders.models import Order
+from paydesk.orders.search import OrderFilters, page_of
+from paydesk.payments.status import OrderStatus
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def order_list(request):
+    params = request.GET
+    status = params.get("status", "")
+    filters = OrderFilters(
+        status=status if status in OrderStatus._value2member_map_ else "",
+        date_from=_date(params.get("from", "")),
+        date_to=_date(params.get("to", "")),
+        text=params.get("q", "")[:100],
+    )
+    orders = filters.apply(Order.objects.select_related("amazon_payment"))
+    page = page_of(orders, after=params.get("after", ""), before=params.get("before", ""))
+    query = params.copy()
+    for key in ("after", "before"):
+        query.pop(key, None)
+    return render(
+        request,
+        "orders/list.html",
+        {
+            "section": "orders",
+            "page": page,
+            "filters": filters,
+            "statuses": list(OrderStatus),
+            "query": query.urlencode(),
+            "bad_dates": bool(params.get("from") and not filters.date_from)
+            or bool(params.get("to") and not filters.date_to),
+        },
+    )
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def order_detail(request, number: str):
+    order = get_object_or_404(Order.objects.prefetch_related("lines"), number=number)
+    context = {
+        "section": "orders",
+        "order": order,
+        "can_operate": request.user.has_perm("orders.operate_payments"),
+    }
+    context.update(payment_panel(order))
+    return render(request, "orders/detail.html", context)

@@ -1,0 +1,134 @@
+"""Django settings for Paydesk, read from the environment.
+
+PAYDESK_DATA_DIR   where the SQLite database and the generated secret live (default ./var)
+DATABASE_URL       e.g. postgres://user:pass@127.0.0.1:5432/paydesk (default: SQLite in the data dir)
+PAYDESK_SECRET_KEY Django's secret key (default: generated once into the data dir)
+PAYDESK_DEBUG      "1" for Django's debug pages (never in production)
+PAYDESK_ALLOWED_HOSTS  comma-separated host names (default: localhost,127.0.0.1)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+DATA_DIR = Path(os.environ.get("PAYDESK_DATA_DIR") or Path.cwd() / "var").resolve()
+
+
+def _secret_key() -> str:
+    configured = os.environ.get("PAYDESK_SECRET_KEY")
+    if configured:
+        return configured
+    # A key generated once and kept beside the database: sessions and the encrypted Amazon
+    # secret key survive restarts without anyone having to invent a key for the demo.
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("PAYDESK_DEBUG") == "1"
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("PAYDESK_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "paydesk.web",
+    "paydesk.orders",
+    "paydesk.amazonpay.apps.AmazonPayConfig",
+    "paydesk.shop",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "paydesk.web.urls"
+WSGI_APPLICATION = "paydesk.web.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _databases() -> dict:
+    default = dj_database_url.config(
+        default=f"sqlite:///{DATA_DIR / 'paydesk.sqlite3'}", conn_max_age=60, conn_health_checks=True
+    )
+    if default["ENGINE"] == "django.db.backends.sqlite3":
+        default["CONN_MAX_AGE"] = 0
+        default["OPTIONS"] = {
+            # BEGIN IMMEDIATE takes SQLite's write lock at the start of every transaction: the
+            # single-writer equivalent of PostgreSQL's SELECT ... FOR UPDATE on the payment row.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return {"default": default}
+
+
+DATABASES = _databases()
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "orders:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("PAYDESK_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+# Served from the packages themselves by WhiteNoise (no collectstatic step to forget).
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "paydesk": {"handlers": ["console"], "level": os.environ.get("PAYDESK_LOG_LEVEL", "INFO")},
+    },
+}

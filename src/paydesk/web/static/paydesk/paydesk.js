@@ -1,0 +1,16 @@
+// Every payment action asks for confirmation, and a form is sent once: a double click
+// disables the button before the second click lands (the server refuses repeats anyway).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    return;
+  }
+  if (form.dataset.sent === "1") {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sent = "1";
+  form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+});
