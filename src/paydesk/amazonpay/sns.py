@@ -461,6 +461,7 @@ class TrustPolicy:
 
     def check_certificate(self, certificate: SigningCertificate, *, at: datetime) -> None:
         if not certificate.is_valid_at(at):
+            at = at.astimezone(UTC)
             raise CertificateExpired(
                 f"The signing certificate is valid from {certificate.not_valid_before:%Y-%m-%d %H:%M:%S} "
                 f"to {certificate.not_valid_after:%Y-%m-%d %H:%M:%S} UTC, not at {at:%Y-%m-%d %H:%M:%S} UTC."
