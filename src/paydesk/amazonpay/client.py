@@ -137,11 +137,14 @@ class AmazonPayClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ):
+        self._secret_key = secret_key if isinstance(secret_key, SecretKey) else SecretKey(secret_key)
+        # From here on only the masked SecretKey exists in this frame, so a traceback that
+        # shows local variables (a bad region, a bad base_url...) cannot show the key.
+        del secret_key
         if not seller_id or not access_key:
             raise ValueError("seller_id and access_key are required")
         self._seller_id = seller_id
         self._access_key = access_key
-        self._secret_key = secret_key if isinstance(secret_key, SecretKey) else SecretKey(secret_key)
         self._mws_auth_token = mws_auth_token
         self._region = region_named(region)
         self._sandbox = sandbox
@@ -186,7 +189,10 @@ class AmazonPayClient:
         self.close()
 
     def __repr__(self) -> str:
-        return f"AmazonPayClient(seller_id={self._seller_id!r}, endpoint={self._endpoint.url!r})"
+        # getattr: a repr may be asked for a half-built client (a traceback showing locals).
+        endpoint = getattr(self, "_endpoint", None)
+        url = endpoint.url if endpoint is not None else None
+        return f"AmazonPayClient(seller_id={getattr(self, '_seller_id', None)!r}, endpoint={url!r})"
 
     def __reduce_ex__(self, protocol: object) -> object:
         raise TypeError("an AmazonPayClient holds credentials and is never pickled or copied")

@@ -42,6 +42,7 @@ class SecretKey:
 
     def __init__(self, value: str):
         if not isinstance(value, str) or not value:
+            del value  # keep it out of tracebacks that show local variables
             raise ValueError("the MWS secret key must be a non-empty string")
         self._value = value
 
