@@ -84,10 +84,10 @@ def receive(
     size = declared_size if declared_size is not None else len(body)
     row = Notification.objects.create(
         remote_addr=remote_addr[:64],
-        headers={k: v[:500] for k, v in headers.items() if k.lower() in _HEADERS},
-        body=body[:KEPT_BYTES].decode("utf-8", errors="replace"),
+        headers={k: _printable(v[:500]) for k, v in headers.items() if k.lower() in _HEADERS},
+        body=_printable(body[:KEPT_BYTES].decode("utf-8", errors="backslashreplace")),
         body_size=size,
-        claimed_message_id=headers.get("x-amz-sns-message-id", "")[:100],
+        claimed_message_id=_printable(headers.get("x-amz-sns-message-id", "")[:100]),
     )
     if size > MAX_BODY_BYTES:
         return _close(row, 413, Verdict.MALFORMED, "too_large", f"A {size}-byte body is no SNS notification.")
@@ -133,6 +133,11 @@ def receive(
         # Billing agreements, chargebacks, provider credits: genuine, kept, not Paydesk's to apply.
         return _claim_and_apply(row, message.message_id, None)
     return _claim_and_apply(row, message.message_id, obj)
+
+
+def _printable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; whatever arrives is kept, visibly escaped.
+    return text.replace("\x00", "\\x00")
 
 
 def _close(row: Notification, status: int, verdict: Verdict, reason: str, detail: str) -> Answer:

@@ -1,0 +1,1 @@
+"""Tools for testing Paydesk and stores built on it: a throwaway PostgreSQL server."""
