@@ -14,6 +14,8 @@ import sys
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("paydesk.sandbox.cli", "run the offline Amazon Pay v1 sandbox (an MWS look-alike)"),
+    # Provisional: the sandbox alone with the demo credentials, until the full demo replaces it.
+    "demo": ("paydesk.sandbox.demo", "run the demo (for now: the sandbox with demo credentials)"),
 }
 
 
