@@ -379,8 +379,9 @@ def test_an_unreadable_success_reply_to_a_money_call_is_an_unknown_outcome():
 
 def test_an_unreadable_reply_to_a_read_is_a_reply_error():
     amazon = FakeAmazon().reply(200, b"<GetCaptureDetailsResponse/>")
-    with pytest.raises(ReplyError):
+    with pytest.raises(ReplyError) as caught:
         make_client(amazon).get_capture_details("S01-1-1-C1")
+    assert (caught.value.operation, caught.value.http_status) == ("GetCaptureDetails", 200)
 
 
 def test_a_read_that_never_gets_a_reply_is_a_transport_error_safe_to_repeat():

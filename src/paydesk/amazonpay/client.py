@@ -502,6 +502,8 @@ class AmazonPayClient:
                             call, attempt, began, status=status, outcome="unreadable", request_id=None
                         )
                         if call.reads_only:
+                            exc.operation = exc.operation or call.action
+                            exc.http_status = exc.http_status or status
                             raise
                         # A 2xx means Amazon acted; what it did, this reply does not say.
                         raise self._outcome_unknown(call, attempt, exc) from exc
