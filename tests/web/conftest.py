@@ -78,3 +78,28 @@ def add_txn(payment, kind, state, amazon_id, reference_id, amount="100.00", pare
         parent_amazon_id=parent,
         **kw,
     )
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    from paydesk.sandbox import IpnSettings, Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig(throttling=False, ipn=IpnSettings(enabled=False))) as running:
+        yield running
+
+
+@pytest.fixture
+def desk(db, sandbox):
+    """The store configured for the offline sandbox, with a clean sandbox session."""
+    from paydesk.amazonpay import services
+
+    from .sandboxed import configure_store, use_fast_client
+
+    sandbox.clear_faults()
+    sandbox.set_throttling(False)
+    sandbox.configure_ipn(enabled=False)
+    settings = configure_store(sandbox)
+    use_fast_client(sandbox)
+    yield settings
+    services.use_client_factory(None)
+    sandbox.clear_faults()

@@ -10,6 +10,7 @@ import threading
 
 from paydesk.amazonpay.client import AmazonPayClient
 from paydesk.amazonpay.models import AmazonPaySettings, Environment
+from paydesk.amazonpay.retry import TokenBucketRateLimiter
 
 _lock = threading.Lock()
 _clients: dict[tuple, AmazonPayClient] = {}
@@ -37,6 +38,11 @@ def client_for(settings: AmazonPaySettings) -> AmazonPayClient:
                 region=settings.region,
                 sandbox=settings.environment != Environment.LIVE,
                 base_url=settings.offline_sandbox_url.rstrip("/") if offline else None,
+                # Paces this process inside Amazon's per-operation quotas, so staff clicks and
+                # refreshes wait a moment instead of being throttled.
+                rate_limiter=TokenBucketRateLimiter.for_amazon(
+                    sandbox=settings.environment != Environment.LIVE
+                ),
             )
             _clients[key] = client
         return client

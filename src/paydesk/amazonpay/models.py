@@ -158,7 +158,9 @@ class Transaction(models.Model):
 
     payment = models.ForeignKey(Payment, related_name="transactions", on_delete=models.PROTECT)
     kind = models.CharField(max_length=16, choices=[(k.value, k.value) for k in Kind])
-    reference_id = models.CharField(max_length=32, unique=True)
+    # Unique per kind, not overall: the capture Amazon makes for an Authorize with CaptureNow
+    # carries the authorization's reference id.
+    reference_id = models.CharField(max_length=32)
     amazon_id = models.CharField(max_length=40, unique=True, null=True, blank=True)
     # A capture's authorization id, a refund's capture id.
     parent_amazon_id = models.CharField(max_length=40, blank=True)
@@ -182,6 +184,7 @@ class Transaction(models.Model):
     class Meta:
         ordering = ["requested_at", "id"]
         indexes = [models.Index(fields=["state", "requested_at"], name="txn_state_idx")]
+        constraints = [models.UniqueConstraint(fields=["kind", "reference_id"], name="txn_reference_unique")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amazon_id or self.reference_id}"

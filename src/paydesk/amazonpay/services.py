@@ -217,7 +217,7 @@ def apply_report(
     fee: Money | None = fields.pop("fee")
     txn = (
         payment.transactions.filter(amazon_id=fields["amazon_id"]).first()
-        or payment.transactions.filter(reference_id=fields["reference_id"]).first()
+        or payment.transactions.filter(kind=kind.value, reference_id=fields["reference_id"]).first()
     )
     adopted = txn is None
     if txn is None:
@@ -339,6 +339,27 @@ def _describe(txn: Transaction, verb: str) -> ActionResult:
     return ActionResult(Outcome.DONE, f"{what} done: Amazon reports it {txn.state.lower()}.", txn.pk)
 
 
+def _replayed(
+    idempotency_key: str | None, payment_id: int, kind: Kind, amount: Money | None, operation: str
+) -> ActionResult | None:
+    """The result of an earlier request with the same idempotency key (a double click, a
+    client's retry), or None. The same key for a different action is refused."""
+    if not idempotency_key:
+        return None
+    earlier = Transaction.objects.filter(idempotency_key=idempotency_key).first()
+    if earlier is None:
+        return None
+    if (
+        earlier.payment_id != payment_id
+        or earlier.kind != kind.value
+        or (amount is not None and earlier.amount_money != amount)
+    ):
+        return ActionResult(
+            Outcome.REFUSED, "This request key was already used for a different action; nothing was done."
+        )
+    return _describe(earlier, operation)
+
+
 def _begin(
     payment_id: int,
     kind: Kind,
@@ -352,19 +373,9 @@ def _begin(
 ) -> tuple[Transaction | None, ActionResult | None]:
     """Step 1: lock, decide, store the transaction with its reference id. Commit."""
     with locked_payment(payment_id) as payment:
-        if idempotency_key:
-            earlier = Transaction.objects.filter(idempotency_key=idempotency_key).first()
-            if earlier is not None:
-                if (
-                    earlier.payment_id != payment.pk
-                    or earlier.kind != kind.value
-                    or earlier.amount_money != amount
-                ):
-                    return None, ActionResult(
-                        Outcome.REFUSED,
-                        "This request key was already used for a different action; nothing was done.",
-                    )
-                return None, _describe(earlier, operation)
+        replay = _replayed(idempotency_key, payment_id, kind, amount, operation)
+        if replay is not None:
+            return None, replay
         try:
             check(payment)
         except rules.ActionRefused as refused:
@@ -456,6 +467,9 @@ def capture(
     seller_note: str | None = None,
 ) -> ActionResult:
     """Collect an open authorization (the full authorized amount unless `amount` says less)."""
+    replay = _replayed(idempotency_key, payment_id, Kind.CAPTURE, amount, "Capture")
+    if replay is not None:
+        return replay
     now = timezone.now()
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     view = payment.view()
@@ -506,6 +520,9 @@ def refund(
     seller_note: str | None = None,
 ) -> ActionResult:
     """Return captured funds to the buyer (what is left of the capture unless `amount` says less)."""
+    replay = _replayed(idempotency_key, payment_id, Kind.REFUND, amount, "Refund")
+    if replay is not None:
+        return replay
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     view = payment.view()
     candidates = rules.refundable_captures(view)
@@ -700,32 +717,33 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
             and amazon_id not in unknown_parents
         )
 
-    found_refs: set[str] = set()
+    # (kind, reference id) of every object Amazon holds for this order reference.
+    found_refs: set[tuple[str, str]] = set()
     try:
         oro = client.get_order_reference_details(payment.amazon_order_reference_id)
         with locked_payment(payment_id) as locked:
             apply_order_reference(locked, oro, actor=actor, operation="GetOrderReferenceDetails")
         for auth_id in oro.authorization_ids:
             if settled(auth_id) and not _has_open_children(known, auth_id):
-                found_refs.add(known[auth_id].reference_id)
+                found_refs.add((Kind.AUTHORIZATION.value, known[auth_id].reference_id))
                 continue
             auth = client.get_authorization_details(auth_id)
-            found_refs.add(auth.authorization_reference_id)
+            found_refs.add((Kind.AUTHORIZATION.value, auth.authorization_reference_id))
             with locked_payment(payment_id) as locked:
                 apply_report(locked, auth, actor=actor, operation="GetAuthorizationDetails")
             for capture_id in auth.capture_ids:
                 cap = client.get_capture_details(capture_id)
-                found_refs.add(cap.capture_reference_id)
+                found_refs.add((Kind.CAPTURE.value, cap.capture_reference_id))
                 with locked_payment(payment_id) as locked:
                     apply_report(
                         locked, cap, actor=actor, operation="GetCaptureDetails", parent_amazon_id=auth_id
                     )
                 for refund_id in cap.refund_ids:
                     if settled(refund_id):
-                        found_refs.add(known[refund_id].reference_id)
+                        found_refs.add((Kind.REFUND.value, known[refund_id].reference_id))
                         continue
                     ref = client.get_refund_details(refund_id)
-                    found_refs.add(ref.refund_reference_id)
+                    found_refs.add((Kind.REFUND.value, ref.refund_reference_id))
                     with locked_payment(payment_id) as locked:
                         apply_report(
                             locked,
@@ -753,18 +771,21 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
 
 
 def _has_open_children(known: dict[str, Transaction], auth_id: str) -> bool:
+    """Whether anything made on this authorization (its capture, that capture's refunds) may
+    still change, so the authorization must be walked again."""
+    parents = {auth_id} | {t.amazon_id for t in known.values() if t.parent_amazon_id == auth_id}
     return any(
-        t.parent_amazon_id == auth_id and t.state not in _MACHINE[Kind(t.kind)].terminal
+        t.parent_amazon_id in parents and t.state not in _MACHINE[Kind(t.kind)].terminal
         for t in known.values()
     )
 
 
-def _settle_lost_requests(payment: Payment, found_refs: set[str], *, actor: Actor) -> None:
+def _settle_lost_requests(payment: Payment, found_refs: set[tuple[str, str]], *, actor: Actor) -> None:
     """An Unknown transaction Amazon has no record of, old enough that it cannot still be on
     its way, never reached Amazon: mark it Failed so the order can move on."""
     cutoff = timezone.now() - UNKNOWN_SETTLE_TIME
     for txn in payment.transactions.filter(state=UNKNOWN, requested_at__lt=cutoff):
-        if txn.reference_id in found_refs:
+        if (txn.kind, txn.reference_id) in found_refs:
             continue
         txn.state = FAILED
         txn.error_code = "NotFoundAtAmazon"

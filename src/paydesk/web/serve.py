@@ -1,0 +1,46 @@
+"""`paydesk serve`: the web app under waitress, a production WSGI server.
+
+Several `paydesk serve` processes can share one PostgreSQL database (DATABASE_URL) behind a
+load balancer: every payment change locks its row, so they never step on each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+log = logging.getLogger("paydesk.serve")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    parser.add_argument("--data-dir", help="where SQLite and the generated secret live (default ./var)")
+    parser.add_argument("--no-migrate", action="store_true", help="do not apply database migrations first")
+
+
+def make_server(*, host: str, port: int, threads: int = 8):
+    """A waitress server for the Django app, not yet serving (call `.run()`)."""
+    from waitress.server import create_server
+
+    from paydesk.web.wsgi import application
+
+    return create_server(application, host=host, port=port, threads=threads, ident="paydesk")
+
+
+def run(args: argparse.Namespace) -> int:
+    from paydesk.web.django_setup import migrate, setup
+
+    setup(args.data_dir)
+    if not args.no_migrate:
+        migrate()
+    server = make_server(host=args.host, port=args.port, threads=args.threads)
+    print(f"Paydesk is serving on http://{args.host}:{server.effective_port}/ (Ctrl-C stops it)", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0

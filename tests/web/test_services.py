@@ -1,0 +1,234 @@
+"""The payment service against the offline sandbox over real HTTP: every status the seeds name,
+and what happens on each Amazon error."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from paydesk.amazonpay import services
+from paydesk.amazonpay.models import Outcome, Payment, PaymentEvent, Transaction
+from paydesk.payments.actions import Action, available_actions
+from paydesk.payments.money import Money
+from paydesk.shop.catalog import PRODUCTS
+
+STAFF = services.Actor(services.Source.STAFF, "olga")
+
+
+def usd(text: str) -> Money:
+    return Money(Decimal(text), "USD")
+
+
+def place(sandbox, *, payment_method="valid", quantity=2):
+    """A checkout as the demo shop does it: the buyer's widget, then the store's calls."""
+    product = PRODUCTS[1]
+    total = usd(str(product.price * quantity + Decimal("4.95")))
+    reference = sandbox.create_order_reference(
+        amount=total.to_amazon(), currency="USD", payment_method=payment_method
+    )
+    order, result = services.checkout(
+        reference,
+        lines=[services.CartLine(product.sku, product.name, quantity, usd(str(product.price)))],
+        shipping=usd("4.95"),
+    )
+    return order, result, Payment.objects.get(order=order)
+
+
+def actions_of(payment):
+    from django.utils import timezone
+
+    payment.refresh_from_db()
+    return available_actions(payment.view(), now=timezone.now())
+
+
+def status_of(order):
+    order.refresh_from_db()
+    return order.status
+
+
+def test_checkout_authorizes_and_the_order_offers_capture_and_void(desk, sandbox):
+    order, result, payment = place(sandbox)
+    assert result.outcome == Outcome.DONE
+    assert status_of(order) == "authorized"
+    assert actions_of(payment)[:2] == (Action.CAPTURE, Action.VOID)
+    assert order.customer_name == "Jane Buyer" or order.customer_name  # from Amazon's buyer
+    auth = payment.transactions.get()
+    assert auth.state == "Open" and auth.amazon_id.startswith(payment.amazon_order_reference_id + "-A")
+    assert sandbox.object_state(auth.amazon_id)["status"]["state"] == "Open"
+
+
+def test_capture_then_refund_in_full(desk, sandbox):
+    order, _, payment = place(sandbox)
+    captured = services.capture(payment.pk, actor=STAFF)
+    assert captured.outcome == Outcome.DONE, captured.message
+    assert status_of(order) == "processed"
+    assert Action.REFUND in actions_of(payment)
+    refunded = services.refund(payment.pk, actor=STAFF)
+    assert refunded.outcome == Outcome.PENDING  # Amazon's refunds always start Pending
+    assert status_of(order) == "processed"
+    sandbox.advance_clock(timedelta(minutes=5))
+    assert services.refresh(payment.pk, actor=STAFF).outcome == Outcome.DONE
+    assert status_of(order) == "refunded"
+    refund = payment.transactions.get(kind="refund")
+    assert refund.state == "Completed" and refund.amount == order.total
+    assert actions_of(payment) == (Action.REFRESH,)  # no IPN arrived: IPN delivery is off
+
+
+def test_void_closes_the_authorization_and_cancels_the_order(desk, sandbox):
+    order, _, payment = place(sandbox)
+    result = services.void(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.DONE, result.message
+    assert status_of(order) == "canceled"
+    auth = payment.transactions.get()
+    assert auth.state == "Closed" and auth.reason_code == "SellerClosed"
+    payment.refresh_from_db()
+    assert payment.order_reference_state == "Canceled"
+    assert sandbox.object_state(payment.amazon_order_reference_id)["status"]["state"] == "Canceled"
+
+
+def test_a_declined_payment_method_declines_the_authorization_with_amazons_reason(desk, sandbox):
+    order, result, payment = place(sandbox, payment_method="declined")
+    assert result.outcome == Outcome.DECLINED
+    assert "InvalidPaymentMethod" in result.message
+    assert status_of(order) == "declined"
+    assert Action.CAPTURE not in actions_of(payment)
+
+
+def test_asynchronous_authorization_is_queued_until_amazon_decides(desk, sandbox):
+    desk.authorization_mode = "async"
+    desk.save()
+    order, result, payment = place(sandbox)
+    assert result.outcome == Outcome.PENDING
+    assert status_of(order) == "queued"
+    assert actions_of(payment) == (Action.REFRESH,)
+    sandbox.advance_clock(timedelta(minutes=2))
+    services.refresh(payment.pk, actor=STAFF)
+    assert status_of(order) == "authorized"
+
+
+def test_authorize_and_capture_mode_captures_at_checkout(desk, sandbox):
+    desk.payment_mode = "authorize_and_capture"
+    desk.save()
+    order, result, payment = place(sandbox)
+    assert result.outcome == Outcome.DONE, result.message
+    assert status_of(order) == "processed"
+    capture = payment.transactions.get(kind="capture")
+    assert capture.state == "Completed" and capture.amount == order.total
+    assert Action.CAPTURE not in actions_of(payment)
+
+
+def test_a_second_capture_never_moves_money_twice(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    first = services.capture(payment.pk, actor=STAFF, idempotency_key="click-1")
+    again = services.capture(payment.pk, actor=STAFF, idempotency_key="click-1")
+    other_tab = services.capture(payment.pk, actor=STAFF, idempotency_key="click-2")
+    assert first.outcome == Outcome.DONE and again.outcome == Outcome.DONE
+    assert again.transaction_id == first.transaction_id
+    assert other_tab.outcome == Outcome.REFUSED
+    assert payment.transactions.filter(kind="capture").count() == 1
+    auth_id = payment.transactions.get(kind="authorization").amazon_id
+    assert len(sandbox.object_state(auth_id)["capture_ids"]) == 1
+
+
+def test_capture_declined_by_amazon_shows_the_reason_and_leaves_the_order_authorized(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    note = '{"SandboxSimulation": {"State":"Declined", "ReasonCode":"AmazonRejected"}}'
+    result = services.capture(payment.pk, actor=STAFF, seller_note=note)
+    assert result.outcome == Outcome.DECLINED and "AmazonRejected" in result.message
+    assert payment.transactions.get(kind="capture").state == "Declined"
+
+
+def test_an_amazon_error_is_recorded_as_failed_with_amazons_message(desk, sandbox):
+    order, _, payment = place(sandbox)
+    auth = payment.transactions.get()
+    # The authorization is closed at Amazon behind Paydesk's back: Paydesk still thinks it open.
+    services.amazon_client().close_authorization(auth.amazon_id)
+    result = services.capture(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.FAILED
+    assert "InvalidAuthorizationStatus" in result.message
+    capture = payment.transactions.get(kind="capture")
+    assert capture.state == "Failed" and capture.error_code == "InvalidAuthorizationStatus"
+    assert status_of(order) == "authorized"  # until a refresh tells otherwise
+    services.refresh(payment.pk, actor=STAFF)
+    assert status_of(order) == "canceled"
+
+
+@pytest.mark.parametrize("fault", ["503", "500"])
+def test_amazon_trouble_is_retried_transparently(desk, sandbox, fault):
+    _order, _, payment = place(sandbox)
+    sandbox.arm_fault("Capture", fault, count=1)
+    result = services.capture(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.DONE, result.message
+    assert payment.transactions.filter(kind="capture", state="Completed").count() == 1
+
+
+def test_throttling_is_retried_with_the_same_reference_id(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    sandbox.set_throttling(True)
+    try:
+        results = [services.refresh(payment.pk, actor=STAFF) for _ in range(3)]
+    finally:
+        sandbox.set_throttling(False)
+    assert all(r.outcome == Outcome.DONE for r in results)
+
+
+@pytest.mark.parametrize("fault", ["act_then_reset", "act_then_500", "act_then_timeout"])
+def test_an_unknown_outcome_is_never_guessed_and_refresh_finds_the_capture(desk, sandbox, fault):
+    order, _, payment = place(sandbox)
+    sandbox.arm_fault("Capture", fault, count=5, hold_seconds=3)
+    result = services.capture(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.UNKNOWN, result.message
+    capture = payment.transactions.get(kind="capture")
+    assert capture.state == "Unknown"
+    assert actions_of(payment) == (Action.REFRESH,)
+    assert services.capture(payment.pk, actor=STAFF).outcome == Outcome.REFUSED
+    sandbox.clear_faults()
+    services.refresh(payment.pk, actor=STAFF)
+    capture.refresh_from_db()
+    assert capture.state == "Completed" and capture.amazon_id
+    assert status_of(order) == "processed"
+    auth_id = payment.transactions.get(kind="authorization").amazon_id
+    assert sandbox.object_state(auth_id)["capture_ids"] == [capture.amazon_id]
+
+
+def test_a_request_that_never_reached_amazon_is_settled_as_failed_by_refresh(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    auth = payment.transactions.get()
+    lost = Transaction.objects.create(
+        payment=payment,
+        kind="capture",
+        reference_id="1001-clost",
+        amount=auth.amount,
+        currency="USD",
+        state="Unknown",
+        parent_amazon_id=auth.amazon_id,
+    )
+    Transaction.objects.filter(pk=lost.pk).update(requested_at=lost.requested_at - timedelta(minutes=10))
+    services.refresh(payment.pk, actor=STAFF)
+    lost.refresh_from_db()
+    assert lost.state == "Failed" and lost.error_code == "NotFoundAtAmazon"
+    assert Action.CAPTURE in actions_of(payment)
+
+
+def test_refund_declined_by_amazon(desk, sandbox):
+    order, _, payment = place(sandbox)
+    services.capture(payment.pk, actor=STAFF)
+    note = '{"SandboxSimulation": {"State":"Declined", "ReasonCode":"AmazonRejected"}}'
+    assert services.refund(payment.pk, actor=STAFF, seller_note=note).outcome == Outcome.PENDING
+    sandbox.advance_clock(timedelta(minutes=5))
+    services.refresh(payment.pk, actor=STAFF)
+    refund = payment.transactions.get(kind="refund")
+    assert refund.state == "Declined" and refund.reason_code == "AmazonRejected"
+    assert status_of(order) == "processed"
+
+
+def test_every_call_and_its_outcome_is_in_the_history(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    services.capture(payment.pk, actor=STAFF)
+    operations = list(
+        PaymentEvent.objects.filter(payment=payment).values_list("operation", "outcome", "actor")
+    )
+    assert ("Capture", "done", "olga") in operations
+    assert ("Authorize", "done", "checkout") in operations
