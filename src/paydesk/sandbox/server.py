@@ -13,6 +13,7 @@ real clock; IPN delivery has threads of its own.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import socket
@@ -81,7 +82,8 @@ class Sandbox:
         self._server = server
         self._stopping.clear()
         self.ipn.start()
-        for target, name in ((server.serve_forever, "sandbox-http"), (self._tick, "sandbox-timers")):
+        serve = functools.partial(server.serve_forever, poll_interval=0.05)  # quick to stop
+        for target, name in ((serve, "sandbox-http"), (self._tick, "sandbox-timers")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -316,20 +318,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
     timeout = 30  # seconds a silent client may hold a worker thread
 
     def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        if path in (SANDBOX_PATH, LIVE_PATH):
-            self._api(path)
-        else:
-            self._control("POST", path)
+        self._route("POST")
 
     def do_GET(self) -> None:
-        self._control("GET", urlsplit(self.path).path)
+        self._route("GET")
 
     def do_PUT(self) -> None:
-        self._control("PUT", urlsplit(self.path).path)
+        self._route("PUT")
 
     def do_DELETE(self) -> None:
-        self._control("DELETE", urlsplit(self.path).path)
+        self._route("DELETE")
+
+    def _route(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        if method == "POST" and path in (SANDBOX_PATH, LIVE_PATH):
+            self._api(path)
+        elif path == "/sandbox" or path.startswith("/sandbox/"):
+            self._control(method, path)
+        else:
+            # MWS common table: InvalidAddress 404 - "an invalid path was used".
+            self.close_connection = True
+            refused = self.sandbox.gateway.refuse(
+                AmazonError("InvalidAddress", f"No Amazon Pay API at {path}.")
+            )
+            self._send(refused.status, refused.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s - %s", self.address_string(), format % args)
