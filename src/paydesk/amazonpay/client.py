@@ -49,7 +49,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import httpx
 
@@ -106,6 +106,13 @@ class _Call:
         return " ".join(
             f"{name}={value}" for name, value in self.parameters.items() if name.endswith("Id") and value
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled(Generic[T]):
+    """A reply that settled the call (as opposed to a failure to decide about)."""
+
+    value: T
 
 
 class AmazonPayClient:
@@ -467,6 +474,7 @@ class AmazonPayClient:
         )
 
     def _perform(self, call: _Call, read: Callable[[bytes, int], T]) -> T:
+        """Send `call` until a reply settles it, within the retry policy (see the module doc)."""
         started = self._clock()
         may_have_acted = False
         attempt = 0
@@ -474,67 +482,70 @@ class AmazonPayClient:
             attempt += 1
             if self._rate_limiter is not None:
                 self._rate_limiter.acquire(call.action)
-            began = self._clock()
-            failure: AmazonPayError
-            try:
-                response = self._post(call)
-            except httpx.RequestError as exc:
-                failure = TransportError(
-                    f"{call.action}: {type(exc).__name__}: {exc}",
-                    operation=call.action,
-                    request_sent=not isinstance(exc, _NOT_SENT),
-                )
-                failure.__cause__ = exc
-                self._log_attempt(
-                    call, attempt, began, status=None, outcome=type(exc).__name__, request_id=None
-                )
-            else:
-                status = response.status_code
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug("%s reply: %s", call.action, masked_reply(response.text))
-                if 200 <= status < 300:
-                    try:
-                        result = read(response.content, status)
-                    except AmazonApiError as exc:  # an ErrorResponse sent with a 2xx status
-                        failure = exc
-                    except ReplyError as exc:
-                        self._log_attempt(
-                            call, attempt, began, status=status, outcome="unreadable", request_id=None
-                        )
-                        if call.reads_only:
-                            exc.operation = exc.operation or call.action
-                            exc.http_status = exc.http_status or status
-                            raise
-                        # A 2xx means Amazon acted; what it did, this reply does not say.
-                        raise self._outcome_unknown(call, attempt, exc) from exc
-                    else:
-                        self._log_attempt(
-                            call,
-                            attempt,
-                            began,
-                            status=status,
-                            outcome="ok",
-                            request_id=_request_id_of(result),
-                        )
-                        return result
-                else:
-                    failure = error_from_reply(response.content, http_status=status, operation=call.action)
-                self._log_attempt(
-                    call,
-                    attempt,
-                    began,
-                    status=status,
-                    outcome=getattr(failure, "code", None) or type(failure).__name__,
-                    request_id=getattr(failure, "request_id", None),
-                )
-            if not call.reads_only and _may_have_acted(failure):
+            outcome = self._attempt(call, read, attempt)
+            if isinstance(outcome, _Settled):
+                return outcome.value
+            if not call.reads_only and _may_have_acted(outcome):
                 may_have_acted = True
-            delay = self._retry_delay(failure, attempt, started)
+            delay = self._retry_delay(outcome, attempt, started)
             if delay is None:
                 if may_have_acted:
-                    raise self._outcome_unknown(call, attempt, failure) from failure
-                raise failure
+                    raise self._outcome_unknown(call, attempt, outcome) from outcome
+                raise outcome
             self._sleep(delay)
+
+    def _attempt(
+        self, call: _Call, read: Callable[[bytes, int], T], attempt: int
+    ) -> _Settled[T] | AmazonPayError:
+        """One request: its parsed reply, or the failure to decide about (logged either way)."""
+        began = self._clock()
+        try:
+            response = self._post(call)
+        except httpx.RequestError as exc:
+            failure = TransportError(
+                f"{call.action}: {type(exc).__name__}: {exc}",
+                operation=call.action,
+                request_sent=not isinstance(exc, _NOT_SENT),
+            )
+            failure.__cause__ = exc
+            self._log_attempt(call, attempt, began, status=None, outcome=type(exc).__name__, request_id=None)
+            return failure
+        status = response.status_code
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s reply: %s", call.action, masked_reply(response.text))
+        if not 200 <= status < 300:
+            error = error_from_reply(response.content, http_status=status, operation=call.action)
+            self._log_attempt(
+                call,
+                attempt,
+                began,
+                status=status,
+                outcome=error.code or type(error).__name__,
+                request_id=error.request_id,
+            )
+            return error
+        try:
+            value = read(response.content, status)
+        except AmazonApiError as error:  # an ErrorResponse sent with a 2xx status
+            self._log_attempt(
+                call,
+                attempt,
+                began,
+                status=status,
+                outcome=error.code or type(error).__name__,
+                request_id=error.request_id,
+            )
+            return error
+        except ReplyError as exc:
+            self._log_attempt(call, attempt, began, status=status, outcome="unreadable", request_id=None)
+            if call.reads_only:
+                exc.operation = exc.operation or call.action
+                exc.http_status = exc.http_status or status
+                raise
+            # A 2xx means Amazon acted; what it did, this reply does not say.
+            raise self._outcome_unknown(call, attempt, exc) from exc
+        self._log_attempt(call, attempt, began, status=status, outcome="ok", request_id=_request_id_of(value))
+        return _Settled(value)
 
     def _post(self, call: _Call) -> httpx.Response:
         parameters = signed_parameters(
