@@ -14,8 +14,13 @@ import sys
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("paydesk.sandbox.cli", "run the offline Amazon Pay v1 sandbox (an MWS look-alike)"),
-    # Provisional: the sandbox alone with the demo credentials, until the full demo replaces it.
-    "demo": ("paydesk.sandbox.demo", "run the demo (for now: the sandbox with demo credentials)"),
+    "demo": (
+        "paydesk.demo.cli",
+        "set up and run the whole order desk offline: web app, sandbox, sample orders",
+    ),
+    "serve": ("paydesk.web.serve", "run the web app under a production WSGI server (waitress)"),
+    "ipn": ("paydesk.amazonpay.sns_cli", "check Amazon Pay IPNs: `paydesk ipn verify FILE`"),
+    "manage": ("paydesk.web.manage", "run a Django management command with Paydesk's settings"),
 }
 
 

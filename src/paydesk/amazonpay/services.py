@@ -75,8 +75,8 @@ class Actor:
         return cls(Source.STAFF, user.get_username())
 
 
-IPN = Actor(Source.IPN, "Amazon IPN")
-RECONCILER = Actor(Source.RECONCILER, "reconciler")
+IPN = Actor(Source.IPN)
+RECONCILER = Actor(Source.RECONCILER)
 
 
 @dataclass(frozen=True)
@@ -260,8 +260,14 @@ def apply_report(
         DECLINED: Outcome.DECLINED,
         PENDING: Outcome.PENDING,
     }.get(txn.state, Outcome.DONE)
-    if verdict == Verdict.STALE and not (from_ipn and status.state == txn.state):
-        outcome = Outcome.STALE
+    note = "Found at Amazon: not made through Paydesk before." if adopted else ""
+    if verdict == Verdict.STALE:
+        if status.state == txn.state:
+            # Amazon repeats what an earlier report (often its IPN) already told us.
+            note = note or "Already known."
+        else:
+            outcome = Outcome.STALE
+            note = f"Older than what Paydesk holds ({txn.state}); ignored."
     _log_event(
         payment,
         actor,
@@ -270,7 +276,7 @@ def apply_report(
         transaction=txn,
         state=status.state,
         reason_code=status.reason_code or "",
-        message="Found at Amazon: not made through Paydesk before." if adopted else "",
+        message=note,
         request_id=obj.request_id or "",
     )
     _sync_order_status(payment)
@@ -674,6 +680,16 @@ def void(
     return ActionResult(Outcome.DONE, f"Authorization voided ({txn.amount_money} released).", txn.pk)
 
 
+def mark_fulfilled(payment_id: int, *, actor: Actor) -> ActionResult:
+    """The merchant shipped the order: a paid order becomes Completed (X-Cart's meaning)."""
+    with locked_payment(payment_id) as payment:
+        Order.objects.filter(pk=payment.order_id).update(fulfilled=True)
+        payment.order.fulfilled = True
+        _log_event(payment, actor, "Mark fulfilled", Outcome.INFO, message="The order was shipped.")
+        _sync_order_status(payment)
+        return ActionResult(Outcome.DONE, f"Order marked fulfilled: it is {payment.order.status_enum.label}.")
+
+
 # --- refresh: ask Amazon where everything stands ---------------------------------------------
 
 
@@ -799,7 +815,7 @@ def _settle_lost_requests(payment: Payment, found_refs: set[tuple[str, str]], *,
 
 # --- checkout: how a store creates an Amazon Pay order ----------------------------------------
 
-CHECKOUT = Actor(Source.CHECKOUT, "checkout")
+CHECKOUT = Actor(Source.CHECKOUT)
 
 
 @dataclass(frozen=True)
@@ -930,12 +946,12 @@ def _take_buyer_details(order: Order, oro: amazon.OrderReference) -> None:
     destination = oro.destination
     if destination is not None:
         order.shipping_name = (destination.name or order.customer_name)[:200]
+        city = ", ".join(p for p in (destination.city, destination.state_or_region) if p)
         parts = [
             destination.address_line1,
             destination.address_line2,
             destination.address_line3,
-            " ".join(p for p in (destination.postal_code, destination.city) if p),
-            destination.state_or_region,
+            " ".join(p for p in (city, destination.postal_code) if p),
             destination.country_code,
         ]
         order.shipping_address = "\n".join(p for p in parts if p)

@@ -7,7 +7,9 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("django_args", nargs=argparse.REMAINDER, help="a Django management command and its arguments")
+    parser.add_argument(
+        "django_args", nargs=argparse.REMAINDER, help="a Django management command and its arguments"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,129 @@
+"""`paydesk demo`: set up and run the whole order desk offline, in one process.
+
+1. migrates a SQLite database in the data directory (default var/demo);
+2. starts the sandbox (Amazon's stand-in), keeping its state beside the database;
+3. points the store's Amazon Pay settings at it, with the sandbox's demo credentials;
+4. creates (or resets) a staff user and prints the credentials;
+5. serves the web app, and seeds orders in varied states the first time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import shutil
+import signal
+import threading
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address for the web app and sandbox (default 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="web app port (default 8000)")
+    parser.add_argument("--sandbox-port", type=int, default=8001, help="sandbox port (default 8001)")
+    parser.add_argument(
+        "--data-dir", default="var/demo", help="database and sandbox state (default var/demo)"
+    )
+    parser.add_argument(
+        "--orders", type=int, default=20, help="orders to seed on first start (default 20; 0 = none)"
+    )
+    parser.add_argument("--user", default="staff", help="the staff user's name (default staff)")
+    parser.add_argument("--password", help="the staff user's password (default: a new random one each start)")
+    parser.add_argument("--reset", action="store_true", help="start from an empty database and sandbox")
+    parser.add_argument(
+        "--throttle", action="store_true", help="keep Amazon's request quotas on in the sandbox"
+    )
+
+
+def _staff_user(name: str, password: str):
+    from django.contrib.auth.models import User
+
+    user, _ = User.objects.get_or_create(username=name, defaults={"email": f"{name}@example.com"})
+    user.is_staff = True
+    user.is_superuser = True  # every permission: view orders, operate payments, settings
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir).resolve()
+    if args.reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    from paydesk.web.django_setup import migrate, setup
+
+    setup(data_dir)
+    migrate()
+
+    from paydesk.amazonpay.models import AmazonPaySettings, Environment
+    from paydesk.demo.seed import seed
+    from paydesk.orders.models import Order
+    from paydesk.sandbox import (
+        DEMO_ACCESS_KEY,
+        DEMO_SECRET_KEY,
+        DEMO_SELLER_ID,
+        IpnSettings,
+        Sandbox,
+        SandboxConfig,
+    )
+    from paydesk.sandbox.config import IPN_RETRY_ANY_FAILURE
+    from paydesk.web.serve import make_server
+
+    web_url = f"http://{args.host}:{args.port}"
+    sandbox = Sandbox(
+        SandboxConfig(
+            host=args.host,
+            port=args.sandbox_port,
+            state_file=data_dir / "sandbox.sqlite3",
+            throttling=False,
+            # The web app starts a moment after the sandbox: retry any failed delivery.
+            ipn=IpnSettings(urls=(f"{web_url}/amazonpay/ipn/",), retry_policy=IPN_RETRY_ANY_FAILURE),
+        )
+    ).start()
+
+    settings = AmazonPaySettings.load()
+    settings.environment = Environment.OFFLINE_SANDBOX
+    settings.offline_sandbox_url = sandbox.url
+    settings.seller_id = DEMO_SELLER_ID
+    settings.access_key = DEMO_ACCESS_KEY
+    settings.secret_key = DEMO_SECRET_KEY
+    settings.save()
+
+    password = args.password or secrets.token_urlsafe(9)
+    _staff_user(args.user, password)
+
+    server = make_server(host=args.host, port=args.port, threads=8)
+    web = threading.Thread(target=server.run, name="paydesk-web", daemon=True)
+    web.start()
+
+    if args.orders and not Order.objects.exists():
+        print(f"Seeding {args.orders} orders through the sandbox...", flush=True)
+        seed(sandbox, orders=args.orders)
+        sandbox.wait_for_ipn_idle(timeout=30)
+    sandbox.set_throttling(args.throttle)
+
+    print(
+        f"""
+Paydesk demo is running.
+  Order desk:   {web_url}/          user {args.user!r}, password {password!r}
+  Demo shop:    {web_url}/shop/      (places new Amazon Pay orders through the sandbox)
+  Sandbox:      {sandbox.url}/sandbox  (Amazon's stand-in; see docs/sandbox.md)
+  Data:         {data_dir}
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        sandbox.stop()
+    return 0
