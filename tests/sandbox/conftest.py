@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from amazon_pay.client import AmazonPayClient
+from amazon_pay.payment_request import PaymentRequest
 
 from paydesk.sandbox import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_SELLER_ID, Sandbox, SandboxConfig, Timings
 from paydesk.sandbox.config import IpnSettings
@@ -69,6 +70,28 @@ def sdk_client(
     )
     client._mws_endpoint = sandbox.endpoint
     return client
+
+
+def signed_body(
+    endpoint: str,
+    params: dict[str, str],
+    *,
+    secret: str = DEMO_SECRET_KEY,
+    access_key: str = DEMO_ACCESS_KEY,
+    seller: str = DEMO_SELLER_ID,
+) -> bytes:
+    """The body Amazon's Python SDK would send; params given here override its defaults
+    (Timestamp, Version, SellerId...), and are signed as given."""
+    config = {
+        "mws_access_key": access_key,
+        "mws_secret_key": secret,
+        "api_version": "2013-01-01",
+        "merchant_id": seller,
+        "mws_endpoint": endpoint,
+        "headers": {},
+        "handle_throttle": False,
+    }
+    return PaymentRequest(dict(params), config)._querystring(dict(params))
 
 
 @pytest.fixture
@@ -153,7 +176,7 @@ def ipn_receiver() -> Iterator[IpnReceiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/amazon/ipn"
     try:

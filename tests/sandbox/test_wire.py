@@ -11,43 +11,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from amazon_pay.payment_request import PaymentRequest
 from amazon_pay.payment_response import PaymentResponse
 
 from paydesk.sandbox import (
-    DEMO_ACCESS_KEY,
-    DEMO_SECRET_KEY,
-    DEMO_SELLER_ID,
     Sandbox,
     SandboxConfig,
     SellerAccount,
 )
 
-from .conftest import error, open_order, quiet_timings, result, sdk_client
+from .conftest import error, open_order, quiet_timings, result, sdk_client, signed_body
 
 SANDBOX_PATH = "/OffAmazonPayments_Sandbox/2013-01-01"
-
-
-def signed_body(
-    endpoint: str,
-    params: dict[str, str],
-    *,
-    secret: str = DEMO_SECRET_KEY,
-    access_key: str = DEMO_ACCESS_KEY,
-    seller: str = DEMO_SELLER_ID,
-) -> bytes:
-    """The body Amazon's Python SDK would send; params given here override its defaults
-    (Timestamp, Version, SellerId...), and are signed as given."""
-    config = {
-        "mws_access_key": access_key,
-        "mws_secret_key": secret,
-        "api_version": "2013-01-01",
-        "merchant_id": seller,
-        "mws_endpoint": endpoint,
-        "headers": {},
-        "handle_throttle": False,
-    }
-    return PaymentRequest(dict(params), config)._querystring(dict(params))
 
 
 def post(

@@ -15,6 +15,7 @@ from paydesk.sandbox.config import (
     SellerAccount,
     Timings,
 )
+from paydesk.sandbox.remote import RemoteSandbox, RemoteSandboxError
 from paydesk.sandbox.server import Sandbox
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "DEMO_SECRET_KEY",
     "DEMO_SELLER_ID",
     "IpnSettings",
+    "RemoteSandbox",
+    "RemoteSandboxError",
     "Sandbox",
     "SandboxConfig",
     "SellerAccount",

@@ -173,6 +173,7 @@ class Delivery:
     object_id: str
     state: str = "queued"  # queued | held | delivered | failed | dropped
     attempts: list[Attempt] = field(default_factory=list)
+    then: Delivery | None = None  # released once this one is done (reordering)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -231,6 +232,7 @@ class IpnDispatcher:
         self._workers: list[threading.Thread] = []
         self._outbox: deque[AmazonObject] = deque()
         self._publishing = 0
+        self._waiting_in_line = 0  # reordered deliveries waiting for the one before them
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -259,7 +261,7 @@ class IpnDispatcher:
                 "enabled": self._enabled,
                 "paused": self._paused,
                 "urls": list(self._urls),
-                "queued": len(self._ready) + len(self._outbox),
+                "queued": len(self._ready) + len(self._outbox) + self._waiting_in_line,
                 "in_flight": self._in_flight,
                 "retry_policy": self._settings.retry_policy,
             }
@@ -306,7 +308,8 @@ class IpnDispatcher:
     def idle(self) -> bool:
         with self._condition:
             held = any(self._mischief.reorder_held)
-            return not (self._outbox or self._publishing or self._ready or self._in_flight or held)
+            busy = self._outbox or self._publishing or self._ready or self._in_flight or self._waiting_in_line
+            return not (busy or held)
 
     # -- publishing (called by the engine, under its lock: keep it quick) ------------------------
 
@@ -410,12 +413,19 @@ class IpnDispatcher:
             if len(mischief.reorder_held) < mischief.reorder:
                 return
             held, mischief.reorder_held, mischief.reorder = mischief.reorder_held, [], 0
-            now = self._monotonic()
-            for offset, group in enumerate(reversed(held)):
+            # Newest first, one at a time per URL: each waits until the one before it is done,
+            # so that the order holds however many workers there are.
+            last_for_url: dict[str, Delivery] = {}
+            for group in reversed(held):
                 for delivery in group:
                     delivery.state = "queued"
-                    # Tiny steps keep the reversed order even with several workers.
-                    self._enqueue(delivery, now + offset * 0.05)
+                    before = last_for_url.get(delivery.url)
+                    if before is None:
+                        self._enqueue(delivery, self._monotonic())
+                    else:
+                        before.then = delivery
+                        self._waiting_in_line += 1
+                    last_for_url[delivery.url] = delivery
             return
         due = self._monotonic() + delay
         for delivery in deliveries:
@@ -446,6 +456,12 @@ class IpnDispatcher:
     def _enqueue(self, delivery: Delivery, due: float) -> None:
         heapq.heappush(self._ready, (due, next(self._sequence), delivery.id))
         self._condition.notify()
+
+    def _release_next(self, delivery: Delivery) -> None:
+        if delivery.then is not None:
+            self._waiting_in_line -= 1
+            self._enqueue(delivery.then, self._monotonic())
+            delivery.then = None
 
     # -- delivering -----------------------------------------------------------------------------
 
@@ -501,12 +517,14 @@ class IpnDispatcher:
         delivery.attempts.append(Attempt(amazon_timestamp(self._clock.real_now()), status, problem))
         if status is not None and 200 <= status < 300:
             delivery.state = "delivered"
+            self._release_next(delivery)
             return
         retry_any = self._settings.retry_policy == IPN_RETRY_ANY_FAILURE
         retryable = retry_any or (status is not None and not 400 <= status < 500)
         if not retryable or len(delivery.attempts) >= self._settings.max_attempts:
             delivery.state = "failed"
             logger.info("IPN %s to %s given up: %s", delivery.message_id, delivery.url, problem or status)
+            self._release_next(delivery)
             return
         backoff = self._settings.retry_first_delay.total_seconds() * 2 ** (len(delivery.attempts) - 1)
         self._enqueue(delivery, self._monotonic() + backoff)
