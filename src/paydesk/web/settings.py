@@ -95,6 +95,9 @@ def _databases() -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+        # Tests against a live server (IPNs arriving from the sandbox) need a database file
+        # that other threads open with their own connections, not a shared in-memory one.
+        default["TEST"] = {"NAME": str(DATA_DIR / "test-paydesk.sqlite3")}
     return {"default": default}
 
 
