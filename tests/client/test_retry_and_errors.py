@@ -243,3 +243,19 @@ def test_reply_logs_mask_buyer_data_and_notes():
     assert "<SellerAuthorizationNote>REMOVED</SellerAuthorizationNote>" in masked_reply(
         sample("AuthorizeResponse_CaptureNow.xml").decode("utf-8-sig")
     )
+
+
+def test_max_wait_sends_anyway_rather_than_keeping_a_person_waiting_for_minutes():
+    time = FakeTime()
+    limiter = TokenBucketRateLimiter(
+        {"GetServiceStatus": Quota(2, 300.0), "Capture": Quota(1, 2.0)},
+        clock=time.clock,
+        sleep=time.sleep,
+        max_wait=5.0,
+    )
+    for _ in range(3):
+        limiter.acquire("GetServiceStatus")
+    assert time.slept == []  # the third would have waited 300 s: it goes out, Amazon decides
+    limiter.acquire("Capture")
+    limiter.acquire("Capture")
+    assert time.slept == [2.0]  # a short wait is still waited

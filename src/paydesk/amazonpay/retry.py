@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,12 @@ class TokenBucketRateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        max_wait: float | None = None,
     ):
+        """`max_wait` (seconds) bounds how long one `acquire` blocks: past it the request goes
+        out anyway and Amazon's own throttling, retried with backoff, decides. A person waiting
+        on a page (GetServiceStatus restores one request per 5 minutes) is not kept waiting."""
+        self._max_wait = max_wait
         self._quotas = dict(quotas)
         self._clock = clock
         self._sleep = sleep
@@ -127,13 +132,14 @@ class TokenBucketRateLimiter:
         self._buckets = {name: (float(q.max_requests), now) for name, q in self._quotas.items()}
 
     @classmethod
-    def for_amazon(cls, *, sandbox: bool, **kwargs: Callable) -> TokenBucketRateLimiter:
+    def for_amazon(cls, *, sandbox: bool, **kwargs: Any) -> TokenBucketRateLimiter:
         return cls(SANDBOX_QUOTAS if sandbox else LIVE_QUOTAS, **kwargs)
 
     def acquire(self, operation: str) -> None:
         quota = self._quotas.get(operation)
         if quota is None:
             return
+        waited = 0.0
         while True:
             with self._lock:
                 tokens, counted_at = self._buckets[operation]
@@ -142,6 +148,11 @@ class TokenBucketRateLimiter:
                 if tokens >= 1:
                     self._buckets[operation] = (tokens - 1, now)
                     return
-                self._buckets[operation] = (tokens, now)
                 wait = (1 - tokens) * quota.restore_seconds
+                if self._max_wait is not None and waited + wait > self._max_wait:
+                    # Send without a token; the bucket stays where it is (never below zero).
+                    self._buckets[operation] = (tokens, now)
+                    return
+                self._buckets[operation] = (tokens, now)
             self._sleep(wait)
+            waited += wait
