@@ -75,7 +75,14 @@ def _buttons(payment: Payment, actions: tuple[Action, ...], view) -> list[Action
                         )
                     )
         else:
-            buttons.append(ActionButton(action, "Refresh status", "", style="secondary"))
+            buttons.append(
+                ActionButton(
+                    action,
+                    "Refresh status",
+                    "Ask Amazon for this payment's current state?",
+                    style="secondary",
+                )
+            )
     return buttons
 
 
