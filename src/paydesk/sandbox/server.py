@@ -75,12 +75,13 @@ class Sandbox:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        if self._server is not None:
-            raise RuntimeError("this sandbox is already running")
+        """Serve on a background thread. A Sandbox starts once; make a new one to start again
+        (with the same state file, if it should remember)."""
+        if self._server is not None or self._stopping.is_set():
+            raise RuntimeError("a Sandbox starts once; create a new one (same state_file to carry on)")
         handler = type("SandboxRequestHandler", (_RequestHandler,), {"sandbox": self})
         server = _Server((self.config.host, self.config.port), handler)
         self._server = server
-        self._stopping.clear()
         self.ipn.start()
         serve = functools.partial(server.serve_forever, poll_interval=0.05)  # quick to stop
         for target, name in ((serve, "sandbox-http"), (self._tick, "sandbox-timers")):
