@@ -575,14 +575,12 @@ def authorize(
 ) -> ActionResult:
     """Ask Amazon to authorize `amount` on the payment's open order reference."""
 
+    replay = _replayed(idempotency_key, payment_id, Kind.AUTHORIZATION, amount, "Authorize")
+    if replay is not None:
+        return replay
+
     def check(locked: Payment) -> None:
-        if locked.order_reference_state != "Open":
-            raise rules.ActionRefused(
-                f"The Amazon order reference is {locked.order_reference_state.lower()}; "
-                "only an open one can be authorized."
-            )
-        if any(t.state == UNKNOWN for t in locked.transactions.all()):
-            raise rules.ActionRefused("An earlier request's outcome is unknown. Refresh status first.")
+        rules.check_authorize(locked.view(), amount, now=timezone.now())
 
     txn, refused = _begin(
         payment_id,
@@ -616,6 +614,102 @@ def authorize(
         # CaptureNow: Amazon made the capture too; its details come by IPN or by asking.
         _fetch_captures(txn.payment_id, actor=actor)
     return result
+
+
+def authorize_more(
+    payment_id: int,
+    *,
+    amount: Money | None = None,
+    actor: Actor,
+    idempotency_key: str | None = None,
+    seller_note: str | None = None,
+) -> ActionResult:
+    """Authorize what is still owed on the open order reference: the next shipment's share,
+    or a replacement for an authorization that expired or was declined. Synchronous or not as
+    the store's settings say; never CaptureNow (the merchant captures when shipping)."""
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    amount = amount or rules.reauthorize_amount(payment.view(), now=timezone.now())
+    if not amount.is_positive:
+        return ActionResult(Outcome.REFUSED, "Nothing is left to authorize on this order.")
+    settings = AmazonPaySettings.load()
+    return authorize(
+        payment_id,
+        amount=amount,
+        actor=actor,
+        synchronous=settings.authorization_mode == "sync",
+        capture_now=False,
+        seller_note=seller_note,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _order_reference_call(
+    payment_id: int, *, actor: Actor, operation: str, check: Callable, call: Callable, done: str
+) -> ActionResult:
+    """Close or cancel: check, call Amazon, then refresh so every object on the order
+    reference shows what Amazon did to it (a cancel closes its open authorizations)."""
+    with locked_payment(payment_id) as locked:
+        try:
+            check(locked.view())
+        except rules.ActionRefused as refused:
+            _log_event(
+                locked,
+                actor,
+                operation,
+                Outcome.REFUSED,
+                amazon_id=locked.amazon_order_reference_id,
+                message=str(refused),
+            )
+            return ActionResult(Outcome.REFUSED, str(refused))
+        oro_id = locked.amazon_order_reference_id
+    try:
+        call(amazon_client(), oro_id)
+    except AmazonPayError as exc:
+        with locked_payment(payment_id) as locked:
+            _log_event(
+                locked,
+                actor,
+                operation,
+                Outcome.FAILED,
+                amazon_id=oro_id,
+                message=str(exc),
+                request_id=getattr(exc, "request_id", "") or "",
+            )
+        if isinstance(exc, AmazonApiError):
+            return ActionResult(Outcome.FAILED, _people_message(operation, exc))
+        return ActionResult(
+            Outcome.FAILED, f"Amazon did not answer ({exc}). Use Refresh status to see where it stands."
+        )
+    with locked_payment(payment_id) as locked:
+        _log_event(locked, actor, operation, Outcome.DONE, amazon_id=oro_id, message=done)
+    refresh(payment_id, actor=actor)
+    return ActionResult(Outcome.DONE, done)
+
+
+def close_order_reference(payment_id: int, *, actor: Actor, reason: str | None = None) -> ActionResult:
+    """No more authorizations on this order; open authorizations can still be captured and
+    captures refunded (Amazon's CloseOrderReference)."""
+    return _order_reference_call(
+        payment_id,
+        actor=actor,
+        operation="CloseOrderReference",
+        check=rules.check_close,
+        call=lambda client, oro: client.close_order_reference(oro, reason=reason),
+        done="Order reference closed: no further authorizations.",
+    )
+
+
+def cancel_order_reference(payment_id: int, *, actor: Actor, reason: str | None = None) -> ActionResult:
+    """Cancel the whole Amazon order; Amazon closes its open authorizations. Only possible
+    while nothing was captured."""
+    return _order_reference_call(
+        payment_id,
+        actor=actor,
+        operation="CancelOrderReference",
+        check=rules.check_cancel,
+        call=lambda client, oro: client.cancel_order_reference(oro, reason=reason),
+        done="Order reference canceled: the buyer will not be charged.",
+    )
 
 
 def void(

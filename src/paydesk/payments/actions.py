@@ -4,7 +4,11 @@ The seeds (X-Cart's Amazon Pay admin pages) define the buttons:
 - Capture and Void: "Authorization then capture" mode, and an authorization is open;
 - Refund: funds were captured (Processed or Completed) and Amazon still allows a refund;
 - Refresh status: the IPN for the latest transaction did not arrive, or something is pending.
-Beyond X-Cart, amounts may be partial; every limit is checked here before Amazon is called.
+Beyond X-Cart, amounts may be partial, and Amazon v1 allows more than X-Cart offers:
+- Authorize: collect what is still owed (split shipments) on the still-open order reference;
+- Reauthorize: the latest authorization expired, was declined or closed by Amazon;
+- Close / Cancel the order reference.
+Every limit is checked here before Amazon is called.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from datetime import datetime, timedelta
 
 from paydesk.payments import limits
 from paydesk.payments.money import Money
-from paydesk.payments.payment import Payment, PaymentMode, Transaction
-from paydesk.payments.states import COMPLETED, UNKNOWN, Kind
+from paydesk.payments.payment import IN_FLIGHT, MOVED_NOTHING, Payment, PaymentMode, Transaction
+from paydesk.payments.states import CLOSED, COMPLETED, DECLINED, DRAFT, FAILED, OPEN, SUSPENDED, UNKNOWN, Kind
 from paydesk.payments.status import OrderStatus, order_status
 
 
@@ -24,6 +28,10 @@ class Action(enum.StrEnum):
     VOID = "void"
     REFUND = "refund"
     REFRESH = "refresh"
+    AUTHORIZE = "authorize"
+    REAUTHORIZE = "reauthorize"
+    CLOSE = "close"
+    CANCEL = "cancel"
 
     @property
     def label(self) -> str:
@@ -32,11 +40,27 @@ class Action(enum.StrEnum):
             Action.VOID: "Void",
             Action.REFUND: "Refund",
             Action.REFRESH: "Refresh status",
+            Action.AUTHORIZE: "Authorize",
+            Action.REAUTHORIZE: "Reauthorize",
+            Action.CLOSE: "Close order reference",
+            Action.CANCEL: "Cancel order reference",
         }[self]
 
 
-# Shown in this order, as the seeds list them.
-ACTION_ORDER = (Action.CAPTURE, Action.VOID, Action.REFUND, Action.REFRESH)
+# The seeds' buttons, in the order they list them; Paydesk's further ones follow.
+SEED_ACTIONS = (Action.CAPTURE, Action.VOID, Action.REFUND, Action.REFRESH)
+ORDER_REFERENCE_ACTIONS = (Action.CLOSE, Action.CANCEL)
+# Shown in this order.
+ACTION_ORDER = (
+    Action.CAPTURE,
+    Action.VOID,
+    Action.REFUND,
+    Action.REFRESH,
+    Action.AUTHORIZE,
+    Action.REAUTHORIZE,
+    Action.CLOSE,
+    Action.CANCEL,
+)
 
 _REFUNDABLE_STATUSES = frozenset(
     {
@@ -77,6 +101,75 @@ def left_to_refund(payment: Payment, capture: Transaction) -> Money:
     return left if left.is_positive else Money.zero(payment.currency)
 
 
+def committed(payment: Payment, *, now: datetime) -> Money:
+    """What the order reference already holds for the merchant: captured, being captured,
+    authorized and not captured (nor expired), and authorizations under way."""
+    held = payment.captured
+    for capture in payment.captures:
+        if capture.state in IN_FLIGHT:
+            held = held + capture.amount
+    for authorization in capturable_authorizations(payment, now=now):
+        held = held + authorization.amount
+    for authorization in payment.authorizations:
+        if authorization.state in IN_FLIGHT:
+            held = held + authorization.amount
+    return held
+
+
+def left_to_collect(payment: Payment, *, now: datetime) -> Money:
+    """The order total not yet captured nor held by an authorization: the Authorize default."""
+    left = payment.order_total - committed(payment, now=now)
+    return left if left.is_positive else Money.zero(payment.currency)
+
+
+def lost_authorization(payment: Payment, *, now: datetime) -> Transaction | None:
+    """The latest authorization if it ended without being captured: declined, expired, or
+    closed by Amazon — the one Reauthorize replaces."""
+    made = [a for a in payment.authorizations if a.state != FAILED]
+    if not made:
+        return None
+    latest = made[-1]
+    if latest.state == DECLINED:
+        return latest
+    if latest.state == CLOSED and latest.reason_code not in _SETTLED_AUTHORIZATION_REASONS:
+        return latest
+    if latest.state == OPEN and latest.expires_at is not None and latest.expires_at <= now:
+        return latest
+    return None
+
+
+# Closed authorizations that ended as the merchant meant them to: captured, or voided.
+_SETTLED_AUTHORIZATION_REASONS = frozenset({"MaxCapturesProcessed", "SellerClosed", "OrderReferenceCanceled"})
+
+
+def authorizations_made(payment: Payment) -> int:
+    return sum(1 for a in payment.authorizations if a.state != FAILED)
+
+
+def _may_authorize(payment: Payment, *, now: datetime) -> bool:
+    return (
+        payment.mode == PaymentMode.AUTHORIZE_THEN_CAPTURE
+        and payment.order_reference_state == OPEN
+        and authorizations_made(payment) < limits.AUTHORIZATIONS_PER_ORDER_REFERENCE
+        and left_to_collect(payment, now=now).is_positive
+    )
+
+
+def reauthorize_amount(payment: Payment, *, now: datetime) -> Money:
+    lost = lost_authorization(payment, now=now)
+    left = left_to_collect(payment, now=now)
+    if lost is None:
+        return left
+    return lost.amount if lost.amount <= left else left
+
+
+def cancelable(payment: Payment) -> bool:
+    """Amazon refuses CancelOrderReference once a capture is Completed, Closed or Pending."""
+    return payment.order_reference_state in (DRAFT, OPEN, SUSPENDED) and all(
+        c.state in MOVED_NOTHING for c in payment.captures
+    )
+
+
 def needs_refresh(payment: Payment, *, now: datetime, pending_grace: timedelta = timedelta(0)) -> bool:
     """True when Paydesk cannot trust what it holds: no IPN confirmed the latest transaction,
     an outcome is unknown, or something has been pending longer than `pending_grace`."""
@@ -104,6 +197,13 @@ def available_actions(
             actions |= {Action.CAPTURE, Action.VOID}
         if order_status(payment) in _REFUNDABLE_STATUSES and refundable_captures(payment):
             actions.add(Action.REFUND)
+        if _may_authorize(payment, now=now):
+            lost = lost_authorization(payment, now=now)
+            actions.add(Action.REAUTHORIZE if lost is not None else Action.AUTHORIZE)
+        if payment.order_reference_state in (OPEN, SUSPENDED):
+            actions.add(Action.CLOSE)
+        if cancelable(payment):
+            actions.add(Action.CANCEL)
     if needs_refresh(payment, now=now, pending_grace=pending_grace):
         actions.add(Action.REFRESH)
     return tuple(a for a in ACTION_ORDER if a in actions)
@@ -160,6 +260,53 @@ def check_capture(payment: Payment, authorization_id: str, amount: Money, *, now
         raise ActionRefused(
             f"Amazon allows capturing at most {ceiling} on this order (the order total "
             f"{payment.order_total} plus Amazon's allowance); {payment.captured} was captured already."
+        )
+
+
+def check_authorize(payment: Payment, amount: Money, *, now: datetime) -> None:
+    _check_not_awaiting_sync(payment)
+    _check_amount(payment, amount)
+    if payment.order_reference_state != OPEN:
+        raise ActionRefused(
+            f"The Amazon order reference is {payment.order_reference_state.lower()}; "
+            "only an open one can be authorized."
+        )
+    made = authorizations_made(payment)
+    if made >= limits.AUTHORIZATIONS_PER_ORDER_REFERENCE:
+        raise ActionRefused(
+            f"Amazon allows at most {limits.AUTHORIZATIONS_PER_ORDER_REFERENCE} authorizations on an "
+            f"order reference; this one has {made}."
+        )
+    ceiling = limits.ceiling(payment.order_total)
+    held = committed(payment, now=now)
+    if held + amount > ceiling:
+        room = ceiling - held
+        raise ActionRefused(
+            f"Amazon allows at most {ceiling} on this order (the order total {payment.order_total} plus "
+            f"Amazon's allowance); {held} is captured or authorized already, so at most "
+            f"{room if room.is_positive else Money.zero(payment.currency)} can be authorized."
+        )
+
+
+def check_close(payment: Payment) -> None:
+    _check_not_awaiting_sync(payment)
+    if payment.order_reference_state not in (OPEN, SUSPENDED):
+        raise ActionRefused(
+            f"The Amazon order reference is {payment.order_reference_state.lower()} and cannot be closed."
+        )
+
+
+def check_cancel(payment: Payment) -> None:
+    _check_not_awaiting_sync(payment)
+    if not cancelable(payment):
+        if payment.order_reference_state not in (DRAFT, OPEN, SUSPENDED):
+            raise ActionRefused(
+                f"The Amazon order reference is {payment.order_reference_state.lower()} "
+                "and cannot be canceled."
+            )
+        raise ActionRefused(
+            "Amazon does not cancel an order reference once money was captured on it: refund instead, "
+            "then close the order reference."
         )
 
 

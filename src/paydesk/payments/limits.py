@@ -25,8 +25,11 @@ ALLOWANCE_CAP = {
 # Amazon: "Amazon allows only one capture per authorization".
 CAPTURES_PER_AUTHORIZATION = 1
 REFUNDS_PER_CAPTURE = 10
-# Amazon closes the order reference (MaxAuthorizationsCaptured) once 10 authorizations were captured.
+# Amazon closes the order reference (MaxAuthorizationsCaptured) once 10 authorizations were
+# captured, and takes at most 25 authorizations on one (docs/amazon-pay-v1.md §3.5, §4: the
+# current terminology pages say 25; older text said 10).
 CAPTURED_AUTHORIZATIONS_PER_ORDER_REFERENCE = 10
+AUTHORIZATIONS_PER_ORDER_REFERENCE = 25
 MAX_REFUND_AMOUNT = Decimal(150_000)
 REFERENCE_ID_MAX_LENGTH = 32
 # Authorizations stay open for 30 days; captures within 7 days are processed at once.
