@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 import requests
 
-from paydesk.sandbox import Sandbox, SandboxConfig
+from paydesk.sandbox import Sandbox, SandboxConfig, Timings
 
-from .conftest import GENEROUS, signed_body, wait_for
+from .conftest import GENEROUS, open_order, result, sdk_client, signed_body, wait_for
 
 
 def test_port_zero_picks_a_free_port_and_the_urls_follow_it():
@@ -56,3 +57,16 @@ def test_stopping_releases_a_connection_held_by_a_timeout_fault():
     sandbox.stop()
     caller.join(timeout=GENEROUS * 4)
     assert outcome == ["connection closed"]
+
+
+def test_pending_things_settle_on_real_time_without_moving_the_clock():
+    fast = Timings(
+        authorization_settle=timedelta(milliseconds=200), refund_settle=timedelta(milliseconds=200)
+    )
+    with Sandbox(SandboxConfig(throttling=False, timings=fast)) as sandbox:
+        amazon = sdk_client(sandbox)
+        order_id = open_order(sandbox, amazon)
+        pending = result(amazon.authorize(order_id, "rt-a", "10.00", transaction_timeout=60), "Authorize")
+        authorization_id = pending["AuthorizationDetails"]["AmazonAuthorizationId"]
+        wait_for(lambda: sandbox.object_state(authorization_id)["status"]["state"] == "Open", what="settling")
+        assert sandbox.clock.offset == timedelta(0)
