@@ -338,6 +338,8 @@ class IpnDispatcher:
                 self._publishing += 1
             try:
                 self._publish(obj)
+            except Exception:  # one bad notification must not stop all later ones; logged in full
+                logger.exception("could not build the IPN for %s", obj.id)
             finally:
                 with self._condition:
                     self._publishing -= 1
