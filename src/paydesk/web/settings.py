@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -97,7 +98,8 @@ def _databases() -> dict:
         }
         # Tests against a live server (IPNs arriving from the sandbox) need a database file
         # that other threads open with their own connections, not a shared in-memory one.
-        default["TEST"] = {"NAME": str(DATA_DIR / "test-paydesk.sqlite3")}
+        # One file per test process, so test runs side by side never share a database.
+        default["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"paydesk-test-{os.getpid()}.sqlite3")}
     return {"default": default}
 
 
