@@ -1,5 +1,10 @@
 """What the order page shows of an Amazon Pay payment: the Payment info, the "Amazon Pay
-available order actions" with their forms, every transaction and the history."""
+available order actions" with their forms, every transaction and the history.
+
+Which buttons exist is the pure core's decision (`paydesk.payments.actions`); this module only
+turns each into a form: which Amazon object it acts on, the amount it proposes (editable where
+Amazon allows a partial amount), and the question it asks before anything moves.
+"""
 
 from __future__ import annotations
 
@@ -12,78 +17,133 @@ from django.utils import timezone
 from paydesk.amazonpay.models import AmazonPaySettings, Payment
 from paydesk.orders.models import Order
 from paydesk.payments import actions as rules
-from paydesk.payments.actions import Action
+from paydesk.payments import limits
+from paydesk.payments.actions import ORDER_REFERENCE_ACTIONS, Action
 from paydesk.payments.money import Money
 from paydesk.payments.states import UNKNOWN
 
 
 @dataclass(frozen=True)
-class ActionButton:
+class ActionForm:
     action: Action
     label: str
+    # Asked before sending; "{amount}" is replaced by the amount field's value.
     confirm: str
     target_id: str = ""  # the authorization (capture, void) or capture (refund) it acts on
-    amount: Money | None = None
+    amount: Money | None = None  # the proposed amount
+    editable: bool = False  # partial amounts allowed: the amount is an input
+    maximum: Money | None = None
+    hint: str = ""
     style: str = ""
     idempotency_key: str = ""
 
 
-def _buttons(payment: Payment, actions: tuple[Action, ...], view) -> list[ActionButton]:
+def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
     now = timezone.now()
-    buttons: list[ActionButton] = []
+    forms: list[ActionForm] = []
     for action in actions:
         key = secrets.token_urlsafe(16)
-        if action in (Action.CAPTURE, Action.VOID):
+        if action == Action.CAPTURE:
             for auth in rules.capturable_authorizations(view, now=now):
-                if action == Action.CAPTURE:
-                    buttons.append(
-                        ActionButton(
-                            action,
-                            "Capture",
-                            f"Capture {auth.amount} from the buyer now?",
-                            auth.amazon_id or "",
-                            auth.amount,
-                            "",
-                            key,
-                        )
+                forms.append(
+                    ActionForm(
+                        action,
+                        "Capture",
+                        "Capture {amount} " + view.currency + " from the buyer now?",
+                        auth.amazon_id or "",
+                        auth.amount,
+                        editable=True,
+                        maximum=auth.amount,
+                        hint=f"Up to {auth.amount}. Amazon allows one capture per authorization: "
+                        "capturing less releases the rest.",
+                        idempotency_key=key,
                     )
-                else:
-                    buttons.append(
-                        ActionButton(
-                            action,
-                            "Void",
-                            f"Void the authorization of {auth.amount}? The buyer will not be charged.",
-                            auth.amazon_id or "",
-                            auth.amount,
-                            "danger",
-                            key,
-                        )
+                )
+        elif action == Action.VOID:
+            for auth in rules.capturable_authorizations(view, now=now):
+                forms.append(
+                    ActionForm(
+                        action,
+                        "Void",
+                        f"Void the authorization of {auth.amount}? The buyer will not be charged.",
+                        auth.amazon_id or "",
+                        auth.amount,
+                        style="danger",
+                        idempotency_key=key,
                     )
+                )
         elif action == Action.REFUND:
             for capture in rules.refundable_captures(view):
-                amount = rules.left_to_refund(view, capture)
-                if amount.is_positive:
-                    buttons.append(
-                        ActionButton(
-                            action,
-                            "Refund",
-                            f"Refund {amount} to the buyer?",
-                            capture.amazon_id or "",
-                            amount,
-                            "",
-                            key,
-                        )
+                room = rules.refund_room(view, capture)
+                left = rules.left_to_refund(view, capture)
+                refunds = len(view.refunds_of(capture))
+                forms.append(
+                    ActionForm(
+                        action,
+                        "Refund",
+                        "Refund {amount} " + view.currency + " to the buyer?",
+                        capture.amazon_id or "",
+                        left if left.is_positive else room,
+                        editable=True,
+                        maximum=room,
+                        hint=f"{left} of the captured {capture.amount} is left to refund. Amazon accepts "
+                        f"up to {room} more (with its allowance), in at most "
+                        f"{limits.REFUNDS_PER_CAPTURE - refunds} more refunds.",
+                        idempotency_key=key,
                     )
-        else:
-            buttons.append(
-                ActionButton(
+                )
+        elif action in (Action.AUTHORIZE, Action.REAUTHORIZE):
+            amount = rules.reauthorize_amount(view, now=now)
+            room = limits.ceiling(view.order_total) - rules.committed(view, now=now)
+            lost = rules.lost_authorization(view, now=now)
+            if lost is not None and action == Action.REAUTHORIZE:
+                reason = f", {lost.reason_code}" if lost.reason_code else ""
+                why = f"Replaces authorization {lost.amazon_id} ({lost.state.lower()}{reason})."
+            else:
+                left = rules.left_to_collect(view, now=now)
+                why = f"{left} of the order total is neither captured nor authorized."
+            hint = f"{why} Amazon accepts up to {room} more on this order."
+            forms.append(
+                ActionForm(
                     action,
-                    "Refresh status",
-                    "Ask Amazon for this payment's current state?",
-                    style="secondary",
+                    action.label,
+                    "Ask Amazon to authorize {amount} " + view.currency + " more?",
+                    amount=amount,
+                    editable=True,
+                    maximum=room,
+                    hint=hint,
+                    idempotency_key=key,
                 )
             )
-    return buttons
+        elif action == Action.REFRESH:
+            forms.append(
+                ActionForm(
+                    action, action.label, "Ask Amazon for this payment's current state?", style="secondary"
+                )
+            )
+        elif action == Action.CLOSE:
+            forms.append(
+                ActionForm(
+                    action,
+                    action.label,
+                    "Close the Amazon order reference? No further authorizations will be possible; open "
+                    "authorizations can still be captured and captures refunded.",
+                    style="secondary",
+                    idempotency_key=key,
+                )
+            )
+        elif action == Action.CANCEL:
+            forms.append(
+                ActionForm(
+                    action,
+                    action.label,
+                    "Cancel the Amazon order reference? Its authorizations are released and the buyer is "
+                    "not charged.",
+                    style="danger",
+                    idempotency_key=key,
+                )
+            )
+    return forms
 
 
 def payment_panel(order: Order) -> dict:
@@ -91,15 +151,19 @@ def payment_panel(order: Order) -> dict:
     if payment is None:
         return {"payment": None}
     settings = AmazonPaySettings.load()
+    # History first: an IPN landing while the page renders then shows in the table, never
+    # only in the history.
+    events = list(payment.events.select_related("transaction").order_by("-at", "-id")[:200])
     transactions = list(payment.transactions.all())
     view = payment.view(transactions)
     grace = timedelta(minutes=settings.refresh_after_minutes)
     actions = rules.available_actions(view, now=timezone.now(), pending_grace=grace)
-    events = list(payment.events.select_related("transaction").order_by("-at", "-id")[:200])
+    forms = _forms(view, actions)
     return {
         "payment": payment,
         "transactions": transactions,
-        "buttons": _buttons(payment, actions, view),
+        "action_forms": [f for f in forms if f.action not in ORDER_REFERENCE_ACTIONS],
+        "order_reference_forms": [f for f in forms if f.action in ORDER_REFERENCE_ACTIONS],
         "awaiting_sync": any(t.state == UNKNOWN for t in transactions),
         "events": events,
         "balances": {

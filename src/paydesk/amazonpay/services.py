@@ -302,14 +302,18 @@ def apply_order_reference(
             update_fields=["order_reference_state", "order_reference_reason", "order_reference_updated"]
         )
     if verdict == Verdict.ADVANCE or actor.source == Source.IPN:
+        older = verdict == Verdict.STALE and status.state != payment.order_reference_state
         _log_event(
             payment,
             actor,
             operation,
-            Outcome.INFO if verdict != Verdict.STALE else Outcome.STALE,
+            Outcome.STALE if older else Outcome.INFO,
             amazon_id=obj.amazon_order_reference_id,
             state=status.state,
             reason_code=status.reason_code or "",
+            message=f"Older than what Paydesk holds ({payment.order_reference_state}); ignored."
+            if older
+            else "",
             request_id=obj.request_id or "",
         )
     _sync_order_status(payment)
@@ -479,7 +483,12 @@ def capture(
     now = timezone.now()
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     view = payment.view()
-    candidates = rules.capturable_authorizations(view, now=now)
+    # Without a choice, the first capturable authorization; failing that the latest one, so the
+    # refusal says why it cannot be captured (expired, closed...).
+    candidates = (
+        rules.capturable_authorizations(view, now=now)
+        or tuple(a for a in view.authorizations if a.amazon_id)[-1:]
+    )
     authorization = (
         view.find(authorization_id) if authorization_id else (candidates[0] if candidates else None)
     )
@@ -531,7 +540,9 @@ def refund(
         return replay
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     view = payment.view()
-    candidates = rules.refundable_captures(view)
+    # Without a choice, the first refundable capture; failing that the latest capture, so the
+    # refusal names the rule that stops it (ten refunds, its ceiling) rather than "none".
+    candidates = rules.refundable_captures(view) or tuple(c for c in view.captures if c.amazon_id)[-1:]
     target = view.find(capture_id) if capture_id else (candidates[0] if candidates else None)
     if target is None or target.amazon_id is None:
         return ActionResult(Outcome.REFUSED, "This order has no completed capture to refund.")
@@ -613,7 +624,22 @@ def authorize(
     if capture_now and txn.state not in PAYDESK_STATES:
         # CaptureNow: Amazon made the capture too; its details come by IPN or by asking.
         _fetch_captures(txn.payment_id, actor=actor)
+    if txn.state == DECLINED:
+        # A decline moves the order reference too (Suspended for InvalidPaymentMethod, Closed
+        # for AmazonRejected: docs/amazon-pay-v1.md §3.2); do not wait for its IPN to know.
+        _fetch_order_reference(txn.payment_id, actor=actor)
     return result
+
+
+def _fetch_order_reference(payment_id: int, *, actor: Actor) -> None:
+    payment = Payment.objects.get(pk=payment_id)
+    try:
+        oro = amazon_client().get_order_reference_details(payment.amazon_order_reference_id)
+    except AmazonPayError as exc:
+        log.warning("could not read order reference %s: %s", payment.amazon_order_reference_id, exc)
+        return
+    with locked_payment(payment_id) as locked:
+        apply_order_reference(locked, oro, actor=actor, operation="GetOrderReferenceDetails")
 
 
 def authorize_more(

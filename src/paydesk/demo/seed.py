@@ -4,6 +4,7 @@ against the sandbox, then the staff actions of the order page (the one payment s
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -113,6 +114,15 @@ def seed(sandbox, *, orders: int = 20, seed_value: int = 7, log=print) -> list[O
     return made
 
 
+def _wait_until_decided(sandbox, order: Order, *, timeout: float = 30.0) -> None:
+    authorization = _payment(order).transactions.get(kind="authorization").amazon_id
+    deadline = time.monotonic() + timeout
+    while sandbox.object_state(authorization)["status"]["state"] == "Pending":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the sandbox did not decide authorization {authorization} in {timeout} s")
+        time.sleep(0.2)
+
+
 def _make(story: str, sandbox, rng: random.Random, settings: AmazonPaySettings) -> Order:
     if story == "declined":
         return _checkout(sandbox, rng, payment_method="declined")
@@ -130,8 +140,8 @@ def _make(story: str, sandbox, rng: random.Random, settings: AmazonPaySettings) 
                 finally:
                     settings.authorization_mode = "sync"
                     settings.save()
-                # Amazon decides a minute later; Paydesk hears nothing of it.
-                sandbox.advance_clock(timedelta(minutes=2))
+                # Amazon decides a few seconds later; Paydesk hears nothing of it.
+                _wait_until_decided(sandbox, order)
             else:
                 order = _checkout(sandbox, rng)
                 services.capture(_payment(order).pk, actor=STAFF)

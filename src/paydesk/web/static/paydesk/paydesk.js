@@ -3,6 +3,10 @@
 document.addEventListener("submit", function (event) {
   var form = event.target;
   var question = form.getAttribute("data-confirm");
+  var amount = form.querySelector("input[name=amount]");
+  if (question && amount) {
+    question = question.replace("{amount}", amount.value.trim());
+  }
   if (question && !window.confirm(question)) {
     event.preventDefault();
     return;

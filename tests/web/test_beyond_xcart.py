@@ -1,0 +1,137 @@
+"""Partial and split captures, partial and multiple refunds, reauthorize, close and cancel —
+walked against the offline sandbox; each limit refused first by Paydesk, and by Amazon too."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from paydesk.amazonpay import services
+from paydesk.amazonpay.errors import AmountExceeded, InvalidState, LimitExceeded
+from paydesk.amazonpay.models import Outcome, Payment
+
+from .test_services import STAFF, place, status_of, usd
+
+
+def fresh(payment) -> Payment:
+    return Payment.objects.get(pk=payment.pk)
+
+
+def auth_of(payment, state="Open"):
+    return payment.transactions.filter(kind="authorization", state=state).latest("requested_at")
+
+
+def test_a_split_shipment_captures_part_then_authorizes_and_captures_the_rest(desk, sandbox):
+    order, _, payment = place(sandbox)  # 52.95 USD
+    first = services.capture(payment.pk, amount=usd("20.00"), actor=STAFF)
+    assert first.outcome == Outcome.DONE, first.message
+    assert status_of(order) == "partially_captured"
+    second = services.authorize_more(payment.pk, actor=STAFF)  # the rest: 32.95
+    assert second.outcome == Outcome.DONE, second.message
+    assert auth_of(payment).amount == Decimal("32.95")
+    third = services.capture(payment.pk, actor=STAFF)
+    assert third.outcome == Outcome.DONE, third.message
+    assert status_of(order) == "processed"
+    assert fresh(payment).view().captured == usd("52.95")
+
+
+def test_authorizing_beyond_the_order_total_plus_allowance_is_refused_by_paydesk_and_by_amazon(desk, sandbox):
+    _order, _, payment = place(sandbox)  # 52.95: ceiling 52.95 + 7.94 = 60.89
+    services.capture(payment.pk, amount=usd("50.00"), actor=STAFF)
+    refused = services.authorize_more(payment.pk, amount=usd("10.90"), actor=STAFF)
+    assert refused.outcome == Outcome.REFUSED and "at most 10.89 USD can be authorized" in refused.message
+    assert services.authorize_more(payment.pk, amount=usd("10.89"), actor=STAFF).outcome == Outcome.DONE
+    with pytest.raises((AmountExceeded, LimitExceeded)):
+        services.amazon_client().authorize(
+            payment.amazon_order_reference_id,
+            authorization_reference_id="direct-too-much",
+            amount=usd("1.00"),
+        )
+
+
+def test_partial_refunds_up_to_the_captured_amount_plus_allowance(desk, sandbox):
+    order, _, payment = place(sandbox)  # 52.95 captured: refunds up to 60.89
+    services.capture(payment.pk, actor=STAFF)
+    for amount in ("20.00", "20.00"):
+        assert services.refund(payment.pk, amount=usd(amount), actor=STAFF).outcome == Outcome.PENDING
+    sandbox.advance_clock(timedelta(minutes=5))
+    services.refresh(payment.pk, actor=STAFF)
+    assert status_of(order) == "partially_refunded"
+    refused = services.refund(payment.pk, amount=usd("20.90"), actor=STAFF)
+    assert refused.outcome == Outcome.REFUSED and "20.89 USD is left to refund" in refused.message
+    assert services.refund(payment.pk, amount=usd("20.89"), actor=STAFF).outcome == Outcome.PENDING
+    sandbox.advance_clock(timedelta(minutes=5))
+    services.refresh(payment.pk, actor=STAFF)
+    assert status_of(order) == "refunded"
+    capture_id = payment.transactions.get(kind="capture").amazon_id
+    # Amazon closed the capture (MaxAmountRefunded) when its ceiling was reached.
+    with pytest.raises((AmountExceeded, InvalidState)):
+        services.amazon_client().refund(capture_id, refund_reference_id="direct-over", amount=usd("0.01"))
+
+
+def test_at_most_ten_refunds_per_capture(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    services.capture(payment.pk, actor=STAFF)
+    for _ in range(10):
+        assert services.refund(payment.pk, amount=usd("1.00"), actor=STAFF).outcome == Outcome.PENDING
+    refused = services.refund(payment.pk, amount=usd("1.00"), actor=STAFF)
+    assert refused.outcome == Outcome.REFUSED and "at most 10 refunds per capture" in refused.message
+    capture_id = payment.transactions.get(kind="capture").amazon_id
+    with pytest.raises((LimitExceeded, InvalidState)):
+        services.amazon_client().refund(capture_id, refund_reference_id="direct-eleventh", amount=usd("1.00"))
+
+
+def test_an_expired_authorization_is_reauthorized(desk, sandbox):
+    order, _, payment = place(sandbox)
+    sandbox.advance_clock(timedelta(days=31))  # Amazon closes it ExpiredUnused
+    services.refresh(payment.pk, actor=STAFF)
+    assert status_of(order) == "failed"
+    assert payment.transactions.get().reason_code == "ExpiredUnused"
+    result = services.authorize_more(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.DONE, result.message
+    assert status_of(order) == "authorized"
+    assert auth_of(payment).amount == Decimal("52.95")
+
+
+def test_after_a_soft_decline_the_buyer_updates_the_card_and_the_order_is_reauthorized(desk, sandbox):
+    order, result, payment = place(sandbox, payment_method="declined")
+    assert result.outcome == Outcome.DECLINED and status_of(order) == "declined"
+    assert fresh(payment).order_reference_state == "Suspended"
+    refused = services.authorize_more(payment.pk, actor=STAFF)
+    assert refused.outcome == Outcome.REFUSED and "suspended" in refused.message
+    sandbox.change_payment_method(payment.amazon_order_reference_id, "valid")
+    services.refresh(payment.pk, actor=STAFF)
+    assert fresh(payment).order_reference_state == "Open"
+    assert services.authorize_more(payment.pk, actor=STAFF).outcome == Outcome.DONE
+    assert status_of(order) == "authorized"
+
+
+def test_closing_the_order_reference_still_lets_the_open_authorization_be_captured(desk, sandbox):
+    order, _, payment = place(sandbox)
+    result = services.close_order_reference(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.DONE, result.message
+    assert fresh(payment).order_reference_state == "Closed"
+    assert services.capture(payment.pk, actor=STAFF).outcome == Outcome.DONE
+    assert status_of(order) == "processed"
+    again = services.close_order_reference(payment.pk, actor=STAFF)
+    assert again.outcome == Outcome.REFUSED and "cannot be closed" in again.message
+
+
+def test_canceling_the_order_reference_releases_the_authorization(desk, sandbox):
+    order, _, payment = place(sandbox)
+    result = services.cancel_order_reference(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.DONE, result.message
+    assert status_of(order) == "canceled"
+    auth = payment.transactions.get()
+    assert auth.state == "Closed" and auth.reason_code == "OrderReferenceCanceled"
+
+
+def test_cancel_after_a_capture_is_refused_by_paydesk_and_by_amazon(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    services.capture(payment.pk, amount=usd("10.00"), actor=STAFF)
+    refused = services.cancel_order_reference(payment.pk, actor=STAFF)
+    assert refused.outcome == Outcome.REFUSED and "refund instead" in refused.message
+    with pytest.raises(InvalidState):
+        services.amazon_client().cancel_order_reference(payment.amazon_order_reference_id)
