@@ -41,9 +41,16 @@ class OrderFilters:
     date_from: date | None = None
     date_to: date | None = None
     text: str = ""
+    # One of paydesk.amazonpay.attention.KINDS: late, expiring, declined.
+    attention: str = ""
 
     def apply(self, orders: QuerySet[Order]) -> QuerySet[Order]:
         tz = timezone.get_current_timezone()
+        if self.attention:
+            from paydesk.amazonpay import attention
+
+            needing = attention.transactions(self.attention, timezone.now())
+            orders = orders.filter(amazon_payment__in=needing.values("payment_id"))
         if self.status:
             orders = orders.filter(status=self.status)
         if self.date_from:

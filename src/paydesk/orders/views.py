@@ -5,6 +5,7 @@ from datetime import date
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, render
 
+from paydesk.amazonpay.attention import KINDS as ATTENTION
 from paydesk.amazonpay.panel import payment_panel
 from paydesk.orders.models import Order
 from paydesk.orders.search import OrderFilters, page_of
@@ -28,6 +29,7 @@ def order_list(request):
         date_from=_date(params.get("from", "")),
         date_to=_date(params.get("to", "")),
         text=params.get("q", "")[:100],
+        attention=params.get("attention", "") if params.get("attention", "") in ATTENTION else "",
     )
     orders = filters.apply(Order.objects.select_related("amazon_payment"))
     page = page_of(orders, after=params.get("after", ""), before=params.get("before", ""))
@@ -42,6 +44,7 @@ def order_list(request):
             "page": page,
             "filters": filters,
             "statuses": list(OrderStatus),
+            "attention_kinds": ATTENTION,
             "query": query.urlencode(),
             "bad_dates": bool(params.get("from") and not filters.date_from)
             or bool(params.get("to") and not filters.date_to),
