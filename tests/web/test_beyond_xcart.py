@@ -135,3 +135,39 @@ def test_cancel_after_a_capture_is_refused_by_paydesk_and_by_amazon(desk, sandbo
     assert refused.outcome == Outcome.REFUSED and "refund instead" in refused.message
     with pytest.raises(InvalidState):
         services.amazon_client().cancel_order_reference(payment.amazon_order_reference_id)
+
+
+def test_bulk_capture_and_refresh_report_each_order(client, operator, desk, sandbox):
+    made = [place(sandbox) for _ in range(3)]
+    declined = place(sandbox, payment_method="declined")
+    numbers = [order.number for order, _, _ in made] + [declined[0].number, "no-such-order"]
+    client.force_login(operator)
+    form = {"action": "capture", "order": numbers, "key": "bulk-1"}
+    page = client.post("/amazonpay/orders/bulk/", form)
+    results = page.context["results"]
+    assert [number for number, _ in results] == numbers
+    assert [r.outcome for _, r in results] == ["done", "done", "done", "refused", "refused"]
+    assert all(status_of(order) == "processed" for order, _, _ in made)
+    again = client.post("/amazonpay/orders/bulk/", form).context["results"]  # the same form sent twice
+    assert [r.outcome for _, r in again][:3] == ["done", "done", "done"]
+    for _, _, payment in made:
+        assert payment.transactions.filter(kind="capture").count() == 1
+    refreshed = client.post("/amazonpay/orders/bulk/", {"action": "refresh", "order": numbers[:3]})
+    assert [r.outcome for _, r in refreshed.context["results"]] == ["done"] * 3
+
+
+def test_bulk_actions_need_the_operate_permission(client, viewer, desk):
+    client.force_login(viewer)
+    assert client.post("/amazonpay/orders/bulk/", {"action": "capture", "order": ["1"]}).status_code == 403
+
+
+def test_the_dashboard_counts_links_and_charts(client, operator, desk, sandbox):
+    place(sandbox)
+    place(sandbox, payment_method="declined")
+    client.force_login(operator)
+    page = client.get("/dashboard/").content.decode()
+    assert "<svg" in page and "Authorized" in page
+    assert "/orders/?attention=declined" in page and "/orders/?status=authorized" in page
+    assert "InvalidPaymentMethod" in page  # the recent decline and Amazon's reason
+    listed = client.get("/orders/?attention=declined").context["page"].orders
+    assert [o.status for o in listed] == ["declined"]

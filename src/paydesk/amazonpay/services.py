@@ -17,6 +17,7 @@ leaves the Unknown row behind; a refresh finds the object by its reference id.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Iterator
@@ -152,11 +153,15 @@ def _log_event(payment: Payment, actor: Actor, operation: str, outcome: Outcome,
 
 
 def _sync_order_status(payment: Payment) -> None:
-    status = order_status(payment.view())
+    """Bring the order's status, and the reconciler's timetable for this (locked) payment, in
+    line with what the payment now holds."""
+    view = payment.view()
+    status = order_status(view)
     order = payment.order
     if order.status != status.value:
         Order.objects.filter(pk=order.pk).update(status=status.value)
         order.status = status.value
+    payment.plan_next_check(view, unknown_settle=UNKNOWN_SETTLE_TIME)
 
 
 # --- applying what Amazon reports (replies, IPNs, refreshes alike) ---------------------------
@@ -1078,3 +1083,44 @@ def _take_buyer_details(order: Order, oro: amazon.OrderReference) -> None:
         changed += ["shipping_name", "shipping_address"]
     if changed:
         order.save(update_fields=changed)
+
+
+# --- bulk: the same action on many orders -------------------------------------------------------
+
+BULK_LIMIT = 100
+
+
+def bulk(
+    action: str, order_numbers: list[str], *, actor: Actor, batch_key: str
+) -> list[tuple[str, ActionResult]]:
+    """Capture (every open authorization of) or refresh each order, one by one, through the same
+    functions as the order page. `batch_key` makes a resubmitted form replay, not repeat."""
+    results: list[tuple[str, ActionResult]] = []
+    for number in list(dict.fromkeys(order_numbers))[:BULK_LIMIT]:
+        payment = Payment.objects.filter(order__number=number).first()
+        if payment is None:
+            results.append((number, ActionResult(Outcome.REFUSED, "Not paid with Amazon Pay.")))
+        elif action == "refresh":
+            results.append((number, refresh(payment.pk, actor=actor)))
+        elif action == "capture":
+            results += [
+                (number, result) for result in _bulk_capture(payment, actor=actor, batch_key=batch_key)
+            ]
+        else:
+            raise ValueError(f"no bulk action {action!r}")
+    return results
+
+
+def _bulk_capture(payment: Payment, *, actor: Actor, batch_key: str) -> list[ActionResult]:
+    """Capture every open authorization of one order; a resubmitted batch replays its results."""
+    capturable = {a.amazon_id for a in rules.capturable_authorizations(payment.view(), now=timezone.now())}
+    results = []
+    for authorization in payment.transactions.filter(kind=Kind.AUTHORIZATION.value).exclude(amazon_id=None):
+        key = hashlib.sha256(f"{batch_key}:{authorization.amazon_id}".encode()).hexdigest()[:64]
+        if authorization.amazon_id in capturable or Transaction.objects.filter(idempotency_key=key).exists():
+            results.append(
+                capture(
+                    payment.pk, authorization_id=authorization.amazon_id, actor=actor, idempotency_key=key
+                )
+            )
+    return results or [capture(payment.pk, actor=actor)]  # nothing to capture: says why

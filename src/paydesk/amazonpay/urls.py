@@ -4,6 +4,7 @@ from paydesk.amazonpay import views
 
 app_name = "amazonpay"
 urlpatterns = [
+    path("orders/bulk/", views.bulk_action, name="bulk"),
     path("orders/<str:number>/<str:action>/", views.order_action, name="action"),
     path("settings/", views.settings_page, name="settings"),
     path("log/", views.event_log, name="events"),

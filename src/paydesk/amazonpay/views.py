@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, JsonResponse
@@ -58,6 +60,31 @@ def order_action(request, number: str, action: str):
     result = _run(act, payment.pk, actor=actor, target=target, amount=amount, key=key)
     messages.add_message(request, _LEVEL.get(result.outcome, messages.INFO), result.message)
     return redirect("orders:detail", number=number)
+
+
+@login_required
+@permission_required("orders.operate_payments", raise_exception=True)
+@require_POST
+def bulk_action(request):
+    """Capture or refresh the orders ticked in the order list, and show each order's result."""
+    action = request.POST.get("action", "")
+    numbers = [n.strip() for n in request.POST.getlist("order") if n.strip()]
+    if action not in ("capture", "refresh") or not numbers:
+        messages.warning(request, "Tick at least one order, then choose Capture or Refresh status.")
+        return redirect("orders:list")
+    batch = request.POST.get("key", "").strip()[:64] or secrets.token_urlsafe(16)
+    results = services.bulk(action, numbers, actor=services.Actor.staff(request.user), batch_key=batch)
+    return render(
+        request,
+        "amazonpay/bulk_results.html",
+        {
+            "section": "orders",
+            "action": action,
+            "results": results,
+            "limit": services.BULK_LIMIT,
+            "cut": len(set(numbers)) > services.BULK_LIMIT,
+        },
+    )
 
 
 def _run(act: Action, payment_id: int, *, actor, target, amount, key) -> services.ActionResult:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 from django.contrib.auth.decorators import login_required, permission_required
@@ -45,6 +46,8 @@ def order_list(request):
             "filters": filters,
             "statuses": list(OrderStatus),
             "attention_kinds": ATTENTION,
+            "can_operate": request.user.has_perm("orders.operate_payments"),
+            "bulk_key": secrets.token_urlsafe(16),
             "query": query.urlencode(),
             "bad_dates": bool(params.get("from") and not filters.date_from)
             or bool(params.get("to") and not filters.date_to),

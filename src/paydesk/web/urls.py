@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orders/", include("paydesk.orders.urls")),
+    path("dashboard/", include("paydesk.dashboard.urls")),
     path("amazonpay/", include("paydesk.amazonpay.urls")),
     path("shop/", include("paydesk.shop.urls")),
     path("django-admin/", admin.site.urls),

@@ -1,0 +1,1 @@
+"""The dashboard: where the money stands, and what needs a merchant's attention."""
