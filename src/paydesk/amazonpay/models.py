@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import timedelta
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings as django_settings
 from django.db import models
 from django.utils import timezone
 
+from paydesk.amazonpay import schedule
 from paydesk.orders.models import Order
 from paydesk.payments.money import Money
 from paydesk.payments.payment import Payment as PaymentView
@@ -129,9 +131,54 @@ class Payment(models.Model):
     # not change what an existing order offers.
     mode = models.CharField(max_length=32, choices=[(m.value, m.label) for m in PaymentMode])
     created_at = models.DateTimeField(default=timezone.now)
+    # The reconciler's timetable (paydesk.amazonpay.schedule): when this payment next needs
+    # Amazon's word and why, kept up to date by the payment service each time it records
+    # something; `checked_at`/`checks` are the reconciler's last check and how many it made in
+    # a row for `check_reason` (repeated checks back off).
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    check_reason = models.CharField(
+        max_length=32, blank=True, choices=[(r.value, r.label) for r in schedule.CheckReason]
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+    checks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # Only payments with something to check are in it: the reconciler's range scan
+            # stays small however many settled payments the table holds.
+            models.Index(
+                fields=["next_check_at"],
+                name="payment_next_check_idx",
+                condition=models.Q(next_check_at__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.amazon_order_reference_id
+
+    def plan_next_check(self, view: PaymentView, *, unknown_settle: timedelta) -> None:
+        """Store when the reconciler should next ask Amazon about this (locked) payment.
+
+        Called by the payment service whenever it records something; `unknown_settle` is the
+        service's time after which an Unknown request cannot still be on its way.
+        """
+        environment = AmazonPaySettings.objects.filter(pk=1).values_list("environment", flat=True).first()
+        timing = schedule.LIVE if environment == Environment.LIVE else schedule.SANDBOX
+        check = schedule.next_check(
+            view,
+            checked_at=self.checked_at,
+            checked_for=self.check_reason,
+            checks=self.checks,
+            unknown_settle=unknown_settle,
+            timing=timing,
+        )
+        due = check.due if check is not None else None
+        reason = check.reason.value if check is not None else ""
+        checks = self.checks if reason == self.check_reason else 0
+        if (due, reason, checks) == (self.next_check_at, self.check_reason, self.checks):
+            return
+        self.next_check_at, self.check_reason, self.checks = due, reason, checks
+        Payment.objects.filter(pk=self.pk).update(next_check_at=due, check_reason=reason, checks=checks)
 
     @property
     def order_total_money(self) -> Money:
@@ -315,3 +362,25 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"IPN {self.notification_type or self.sns_type or '?'} {self.claimed_message_id}"
+
+
+class QuotaBucket(models.Model):
+    """One of Amazon's per-seller, per-operation token buckets, as every Paydesk process sees it.
+
+    Amazon throttles each operation per seller across all of the seller's callers, so on
+    PostgreSQL every web process and reconcile worker paces its requests through these rows
+    (`paydesk.amazonpay.quota.PostgresBuckets`, one atomic UPDATE per request).
+    """
+
+    # The seller id and "sandbox" or "live": Amazon's sandbox and live buckets are separate.
+    account = models.CharField(max_length=48)
+    operation = models.CharField(max_length=64)
+    # May go below zero: requests queued for tokens that do not exist yet.
+    tokens = models.FloatField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "operation"], name="quota_bucket_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.operation}: {self.tokens:.2f}"
