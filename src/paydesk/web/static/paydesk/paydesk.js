@@ -16,5 +16,9 @@ document.addEventListener("submit", function (event) {
     return;
   }
   form.dataset.sent = "1";
-  form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+  // Disable once the browser has read the form: a disabled submit button would drop its
+  // name=value (the bulk form's "action") from what is sent.
+  window.setTimeout(function () {
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+  }, 0);
 });
