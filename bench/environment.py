@@ -1,0 +1,74 @@
+"""What every benchmark starts before it measures: a fresh database and Django on top of it.
+
+`django_on("sqlite")` gives a SQLite file in a temporary directory, `django_on("postgres")` a
+throwaway PostgreSQL server (`paydesk.testing.postgres`); both are migrated, both are gone when
+the block ends. Django can only be set up once per process, so a benchmark that compares
+databases runs each one in a child process of its own (`run_per_database`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+DATABASES = ("sqlite", "postgres")
+
+
+@contextlib.contextmanager
+def django_on(database: str) -> Iterator[str]:
+    """Set up Django on a new, migrated database; yield a one-line description of it."""
+    if database not in DATABASES:
+        raise ValueError(f"database must be one of {DATABASES}, not {database!r}")
+    with tempfile.TemporaryDirectory(prefix="paydesk-bench-") as data_dir:
+        os.environ["PAYDESK_DATA_DIR"] = data_dir
+        os.environ.setdefault("PAYDESK_SECRET_KEY", "paydesk-benchmark-secret-key-not-for-production")
+        os.environ.setdefault("PAYDESK_LOG_LEVEL", "WARNING")
+        with contextlib.ExitStack() as stack:
+            if database == "postgres":
+                from paydesk.testing.postgres import throwaway_postgres
+
+                os.environ["DATABASE_URL"] = stack.enter_context(throwaway_postgres())
+            else:
+                os.environ.pop("DATABASE_URL", None)
+            from paydesk.web.django_setup import migrate, setup
+
+            setup(data_dir)
+            migrate()
+            from django.db import connection
+
+            try:
+                yield f"{connection.vendor} {_server_version(connection)}"
+            finally:
+                # The server is stopped next: close our connection first so it goes quietly.
+                connection.close()
+
+
+def _server_version(connection) -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+        else:
+            cursor.execute("SELECT sqlite_version()")
+        return str(cursor.fetchone()[0]).split(" ")[0]
+
+
+def databases_from(argument: str) -> list[str]:
+    chosen = DATABASES if argument == "both" else (argument,)
+    for name in chosen:
+        if name not in DATABASES:
+            raise SystemExit(f"--db must be sqlite, postgres or both, not {argument!r}")
+    return list(chosen)
+
+
+def run_per_database(script: Path, databases: list[str], argv: list[str]) -> int:
+    """Run `script --db NAME argv...` once per database, one child process each, in order."""
+    worst = 0
+    for name in databases:
+        done = subprocess.run([sys.executable, str(script), "--db", name, *argv], check=False)
+        worst = worst or done.returncode
+    return worst
