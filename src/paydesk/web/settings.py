@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "paydesk.orders",
     "paydesk.amazonpay.apps.AmazonPayConfig",
     "paydesk.shop",
+    "paydesk.api.apps.ApiConfig",
     "paydesk.dashboard",
 ]
 

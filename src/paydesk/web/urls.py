@@ -11,5 +11,6 @@ urlpatterns = [
     path("dashboard/", include("paydesk.dashboard.urls")),
     path("amazonpay/", include("paydesk.amazonpay.urls")),
     path("shop/", include("paydesk.shop.urls")),
+    path("api/v1/", include("paydesk.api.urls")),
     path("django-admin/", admin.site.urls),
 ]
