@@ -144,3 +144,28 @@ def test_requests_amazon_refused_count_toward_no_limit():
 def test_a_failed_request_is_not_the_latest_transaction_for_refresh():
     p = payment(auth("Open"), capture("Failed", notified=False))
     assert actions(p) == (Action.CAPTURE, Action.VOID)
+
+
+def test_the_largest_single_refund_depends_on_the_currency():
+    from decimal import Decimal
+
+    from paydesk.payments.money import Money
+    from paydesk.payments.payment import Payment, PaymentMode, Transaction
+    from paydesk.payments.states import Kind
+
+    def yen(n):
+        return Money(Decimal(n), "JPY")
+
+    p = Payment(
+        order_total=yen(20_000_000),
+        mode=PaymentMode.AUTHORIZE_THEN_CAPTURE,
+        order_reference_state="Open",
+        transactions=(
+            Transaction(
+                Kind.CAPTURE, "c1", yen(20_000_000), "Completed", amazon_id="S03-1-1-C1", parent_id="A1"
+            ),
+        ),
+    )
+    check_refund(p, "S03-1-1-C1", yen(10_000_000))  # 150,000 is the USD/GBP/EUR figure, not JPY's
+    with pytest.raises(ActionRefused, match="over 10000000 JPY in one go"):
+        check_refund(p, "S03-1-1-C1", yen(10_000_001))

@@ -334,10 +334,9 @@ def check_refund(payment: Payment, capture_id: str, amount: Money) -> None:
             f"Amazon allows at most {limits.REFUNDS_PER_CAPTURE} refunds per capture; "
             f"capture {capture_id} has had {count}."
         )
-    if amount.amount > limits.MAX_REFUND_AMOUNT:
-        raise ActionRefused(
-            f"Amazon refuses refunds over {limits.MAX_REFUND_AMOUNT} {amount.currency} in one go."
-        )
+    largest = limits.MAX_REFUND_AMOUNT.get(amount.currency)
+    if largest is not None and amount.amount > largest:
+        raise ActionRefused(f"Amazon refuses refunds over {largest} {amount.currency} in one go.")
     room = refund_room(payment, capture)
     if amount > room:
         raise ActionRefused(

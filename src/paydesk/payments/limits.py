@@ -19,7 +19,7 @@ ALLOWANCE_CAP = {
     "USD": Decimal(75),
     "EUR": Decimal(75),
     "GBP": Decimal(75),
-    # UNCONFIRMED for v1 JP: Amazon's v2 docs give 8,400 JPY as the equivalent of the 75 cap.
+    # Japan: 8,400 yen (Amazon's refund pages, v2 and the Japanese v1 API reference).
     "JPY": Decimal(8400),
 }
 # Amazon: "Amazon allows only one capture per authorization".
@@ -30,7 +30,14 @@ REFUNDS_PER_CAPTURE = 10
 # current terminology pages say 25; older text said 10).
 CAPTURED_AUTHORIZATIONS_PER_ORDER_REFERENCE = 10
 AUTHORIZATIONS_PER_ORDER_REFERENCE = 25
-MAX_REFUND_AMOUNT = Decimal(150_000)
+# The most one refund may be: 150,000 USD/GBP/EUR, 10,000,000 JPY (Amazon's refund pages);
+# for other presentment currencies Amazon publishes no figure, so none is checked here.
+MAX_REFUND_AMOUNT = {
+    "USD": Decimal(150_000),
+    "GBP": Decimal(150_000),
+    "EUR": Decimal(150_000),
+    "JPY": Decimal(10_000_000),
+}
 REFERENCE_ID_MAX_LENGTH = 32
 # Authorizations stay open for 30 days; captures within 7 days are processed at once.
 AUTHORIZATION_VALIDITY_DAYS = 30
