@@ -420,6 +420,35 @@ def _begin(
     return txn, None
 
 
+def _move_money(
+    payment_id: int,
+    kind: Kind,
+    amount: Money,
+    *,
+    check: Callable[[Payment], None],
+    parent_amazon_id: str,
+    actor: Actor,
+    operation: str,
+    idempotency_key: str | None,
+    send: Callable[[object, Transaction], object],
+) -> ActionResult:
+    """The three steps of every money movement: decide and store, call Amazon, record."""
+    txn, refused = _begin(
+        payment_id,
+        kind,
+        amount,
+        check=check,
+        parent_amazon_id=parent_amazon_id,
+        actor=actor,
+        operation=operation,
+        idempotency_key=idempotency_key,
+    )
+    if txn is None:
+        return refused  # type: ignore[return-value]
+    client = amazon_client()
+    return _finish(txn, lambda: send(client, txn), actor=actor, operation=operation)
+
+
 def _finish(txn: Transaction, call: Callable[[], object], *, actor: Actor, operation: str) -> ActionResult:
     """Steps 2 and 3: call Amazon, then record what it said."""
     try:
@@ -504,7 +533,7 @@ def capture(
     def check(locked: Payment) -> None:
         rules.check_capture(locked.view(), authorization.amazon_id, amount, now=timezone.now())
 
-    txn, refused = _begin(
+    return _move_money(
         payment_id,
         Kind.CAPTURE,
         amount,
@@ -513,20 +542,12 @@ def capture(
         actor=actor,
         operation="Capture",
         idempotency_key=idempotency_key,
-    )
-    if txn is None:
-        return refused  # type: ignore[return-value]
-    client = amazon_client()
-    return _finish(
-        txn,
-        lambda: client.capture(
+        send=lambda client, txn: client.capture(
             authorization.amazon_id,
             capture_reference_id=txn.reference_id,
             amount=amount,
             seller_note=seller_note,
         ),
-        actor=actor,
-        operation="Capture",
     )
 
 
@@ -556,7 +577,7 @@ def refund(
     def check(locked: Payment) -> None:
         rules.check_refund(locked.view(), target.amazon_id, amount)
 
-    txn, refused = _begin(
+    return _move_money(
         payment_id,
         Kind.REFUND,
         amount,
@@ -565,17 +586,9 @@ def refund(
         actor=actor,
         operation="Refund",
         idempotency_key=idempotency_key,
-    )
-    if txn is None:
-        return refused  # type: ignore[return-value]
-    client = amazon_client()
-    return _finish(
-        txn,
-        lambda: client.refund(
+        send=lambda client, txn: client.refund(
             target.amazon_id, refund_reference_id=txn.reference_id, amount=amount, seller_note=seller_note
         ),
-        actor=actor,
-        operation="Refund",
     )
 
 
@@ -598,7 +611,8 @@ def authorize(
     def check(locked: Payment) -> None:
         rules.check_authorize(locked.view(), amount, now=timezone.now())
 
-    txn, refused = _begin(
+    payment = Payment.objects.get(pk=payment_id)
+    result = _move_money(
         payment_id,
         Kind.AUTHORIZATION,
         amount,
@@ -607,14 +621,7 @@ def authorize(
         actor=actor,
         operation="Authorize",
         idempotency_key=idempotency_key,
-    )
-    if txn is None:
-        return refused  # type: ignore[return-value]
-    payment = Payment.objects.get(pk=payment_id)
-    client = amazon_client()
-    result = _finish(
-        txn,
-        lambda: client.authorize(
+        send=lambda client, txn: client.authorize(
             payment.amazon_order_reference_id,
             authorization_reference_id=txn.reference_id,
             amount=amount,
@@ -622,10 +629,10 @@ def authorize(
             transaction_timeout=0 if synchronous else 1440,
             capture_now=capture_now,
         ),
-        actor=actor,
-        operation="Authorize",
     )
-    txn.refresh_from_db()
+    if result.transaction_id is None:
+        return result
+    txn = Transaction.objects.get(pk=result.transaction_id)
     if capture_now and txn.state not in PAYDESK_STATES:
         # CaptureNow: Amazon made the capture too; its details come by IPN or by asking.
         _fetch_captures(txn.payment_id, actor=actor)
