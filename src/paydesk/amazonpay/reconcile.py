@@ -1,0 +1,320 @@
+"""The reconciler: finds the payments that need Amazon's word and refreshes them.
+
+What needs a check, and when, is the payment's `next_check_at` (kept by the payment service
+through `paydesk.amazonpay.schedule`): an unknown outcome, something pending past Amazon's usual
+time, a state no IPN confirmed, an authorization near its expiry. A worker
+
+1. *claims* a batch of due payments in one short transaction - `SELECT ... FOR UPDATE SKIP
+   LOCKED` on PostgreSQL, so any number of workers on any number of machines take disjoint
+   batches; on SQLite (one process, one worker) the IMMEDIATE transaction serialises claims -
+   and pushes each one's `next_check_at` forward by its backoff interval, so a payment whose
+   worker dies is simply claimed again later;
+2. *refreshes* each through `services.refresh` (the one writer of payment state), with the
+   quota's background priority: it uses Amazon's per-operation quotas up to their restore rate
+   but leaves a spare token for people (`paydesk.amazonpay.quota`). The refresh replans the
+   payment's next check from what Amazon said.
+
+Crash safety follows: a money movement's transaction row, with its reference id, is committed
+as Unknown before Amazon is called, and that commit schedules a check; if the process dies
+after Amazon acted but before the reply was recorded, the reconciler's refresh walks the order
+reference's IdLists, finds the object by its reference id and records it - once.
+
+`run_pass` is the unit of work (used by `paydesk reconcile`, by `paydesk serve`'s background
+thread through `run_forever`, and by benchmarks); it returns a `PassReport` of counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from django.db import connection, connections
+from django.db import transaction as db
+from django.utils import timezone
+
+from paydesk.amazonpay import quota, schedule, services
+from paydesk.amazonpay.models import AmazonPaySettings, Environment, Outcome, Payment
+
+log = logging.getLogger("paydesk.reconcile")
+
+
+@dataclass(frozen=True)
+class PassReport:
+    """What one reconcile pass did."""
+
+    claimed: int = 0  # payments taken from the queue
+    refreshed: int = 0  # refreshes that brought Amazon's word
+    failed: int = 0  # refreshes that failed (Amazon or the database): surfaced errors
+    throttled_surfaced: int = 0  # ...of which Amazon's throttling, after the client's retries
+    throttled_retries: int = 0  # RequestThrottled replies the client retried (this process)
+    requests: int = 0  # HTTP requests to Amazon (this process, retries included)
+    waited_seconds: float = 0.0  # time spent waiting for quota tokens (this process)
+    seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.claimed / self.seconds if self.seconds > 0 else 0.0
+
+    def __add__(self, other: PassReport) -> PassReport:
+        return PassReport(
+            claimed=self.claimed + other.claimed,
+            refreshed=self.refreshed + other.refreshed,
+            failed=self.failed + other.failed,
+            throttled_surfaced=self.throttled_surfaced + other.throttled_surfaced,
+            throttled_retries=self.throttled_retries + other.throttled_retries,
+            requests=self.requests + other.requests,
+            waited_seconds=self.waited_seconds + other.waited_seconds,
+            seconds=self.seconds + other.seconds,
+        )
+
+
+Progress = Callable[[PassReport], None]
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+
+def due(now: datetime | None = None):
+    """Payments whose check is due (served by the partial index on `next_check_at`)."""
+    return Payment.objects.filter(next_check_at__lte=now or timezone.now())
+
+
+def next_due_at() -> datetime | None:
+    """When the earliest scheduled check falls due, or None when nothing is scheduled."""
+    return (
+        Payment.objects.filter(next_check_at__isnull=False)
+        .order_by("next_check_at")
+        .values_list("next_check_at", flat=True)
+        .first()
+    )
+
+
+def request_checks(payment_ids: Iterable[int], *, at: datetime | None = None) -> int:
+    """Ask for these payments to be checked at `at` (now by default); returns how many."""
+    return Payment.objects.filter(pk__in=list(payment_ids)).update(
+        next_check_at=at or timezone.now(), check_reason=schedule.CheckReason.REQUESTED.value, checks=0
+    )
+
+
+def _timing() -> schedule.Timing:
+    environment = AmazonPaySettings.objects.filter(pk=1).values_list("environment", flat=True).first()
+    return schedule.LIVE if environment == Environment.LIVE else schedule.SANDBOX
+
+
+def claim(batch: int, *, now: datetime | None = None) -> list[int]:
+    """Take up to `batch` due payments, earliest first, and push each one's next check forward
+    by its backoff interval (the lease: if this worker dies, the payment is due again then)."""
+    now = now or timezone.now()
+    timing = _timing()
+    with db.atomic():
+        queue = due(now).order_by("next_check_at", "id").only("id", "check_reason", "checks")
+        if connection.features.has_select_for_update_skip_locked:
+            # Rows another worker holds are skipped, not waited for: workers never block each
+            # other, and never take the same payment twice.
+            queue = queue.select_for_update(skip_locked=True)
+        payments = list(queue[:batch])
+        for payment in payments:
+            try:
+                reason = schedule.CheckReason(payment.check_reason)
+            except ValueError:
+                reason = schedule.CheckReason.REQUESTED
+            payment.checks += 1
+            payment.checked_at = now
+            payment.next_check_at = now + timing.interval(reason, payment.checks)
+        Payment.objects.bulk_update(payments, ["checks", "checked_at", "next_check_at"])
+    return [p.pk for p in payments]
+
+
+# --- the work -----------------------------------------------------------------------------------
+
+
+def reconcile_payment(payment_id: int) -> services.ActionResult:
+    """Refresh one payment from Amazon, as the reconciler (spare-token quota priority)."""
+    with quota.background():
+        return services.refresh(payment_id, actor=services.RECONCILER)
+
+
+def _throttled(result: services.ActionResult) -> bool:
+    # The service reports the client's error text; Amazon's throttling codes (docs/amazon-pay-v1.md
+    # §5.2) are in it. Counted for the benchmark's "throttled requests surfaced".
+    return "RequestThrottled" in result.message or "QuotaExceeded" in result.message
+
+
+class _Tally:
+    """Counts, and what is left of the pass's limit, shared by its worker threads."""
+
+    def __init__(self, limit: int | None, progress: Progress | None) -> None:
+        self._lock = threading.Lock()
+        self._report = PassReport()
+        self._budget = limit
+        self._progress = progress
+
+    def budget(self, batch: int) -> int:
+        """How many payments a worker may claim next (0: the limit is reached)."""
+        with self._lock:
+            if self._budget is None:
+                return batch
+            granted = min(batch, self._budget)
+            self._budget -= granted
+            return granted
+
+    def claimed(self, granted: int, claimed: int) -> None:
+        with self._lock:
+            if self._budget is not None:
+                self._budget += granted - claimed
+        self.add(claimed=claimed)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            self._report = replace(
+                self._report, **{name: getattr(self._report, name) + n for name, n in counts.items()}
+            )
+            report = self._report
+        if self._progress is not None:
+            self._progress(report)
+
+    @property
+    def report(self) -> PassReport:
+        with self._lock:
+            return self._report
+
+
+def _work(tally: _Tally, *, batch: int, now: datetime, stop: threading.Event) -> None:
+    while not stop.is_set():
+        granted = tally.budget(batch)
+        if granted == 0:
+            return
+        claimed = claim(granted, now=now)
+        tally.claimed(granted, len(claimed))
+        if not claimed:
+            return
+        for payment_id in claimed:
+            if stop.is_set():
+                return  # the rest stay claimed until their lease ends
+            try:
+                result = reconcile_payment(payment_id)
+            except Exception:
+                # One payment's surprise (a database error, a bug) must not stop the worker for
+                # every other payment: logged with its traceback, counted as failed, and tried
+                # again when its lease ends.
+                log.exception("reconcile: payment %s failed", payment_id)
+                tally.add(failed=1)
+                continue
+            if result.outcome == Outcome.DONE:
+                tally.add(refreshed=1)
+            else:
+                log.warning("reconcile: payment %s: %s", payment_id, result.message)
+                tally.add(failed=1, throttled_surfaced=int(_throttled(result)))
+
+
+def _work_in_thread(tally: _Tally, **options) -> None:
+    try:
+        _work(tally, **options)
+    finally:
+        connections.close_all()  # the connections this thread opened
+
+
+def effective_workers(workers: int) -> int:
+    """SQLite has one writer: there the reconciler runs one worker (in one process)."""
+    return max(1, workers) if connection.features.has_select_for_update_skip_locked else 1
+
+
+def run_pass(
+    *,
+    batch: int = 20,
+    workers: int = 1,
+    limit: int | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> PassReport:
+    """Refresh every payment due at `now` (at most `limit`), with `workers` threads claiming
+    batches of `batch`; return the counts. Payments rescheduled during the pass (still pending,
+    say) wait for a later pass."""
+    now = now or timezone.now()
+    stop = stop or threading.Event()
+    tally = _Tally(limit, progress)
+    before = quota.METER.reading()
+    started = time.monotonic()
+    options = {"batch": batch, "now": now, "stop": stop}
+    count = effective_workers(workers)
+    if count == 1:
+        _work(tally, **options)  # in the caller's thread, on its connection
+    else:
+        threads = [
+            threading.Thread(
+                target=_work_in_thread,
+                args=(tally,),
+                kwargs=options,
+                name=f"paydesk-reconcile-{n}",
+                daemon=True,
+            )
+            for n in range(count)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    used = quota.METER.reading() - before
+    return replace(
+        tally.report,
+        throttled_retries=used.throttled,
+        requests=used.sent,
+        waited_seconds=used.waited_seconds,
+        seconds=time.monotonic() - started,
+    )
+
+
+def run_forever(
+    stop: threading.Event,
+    *,
+    batch: int = 20,
+    workers: int = 1,
+    idle: timedelta = timedelta(seconds=30),
+    progress: Progress | None = None,
+) -> None:
+    """Run passes until `stop` is set, sleeping until the next check falls due (at most `idle`:
+    payments recorded by other processes get due too)."""
+    try:
+        while not stop.is_set():
+            if not AmazonPaySettings.load().is_configured:
+                stop.wait(idle.total_seconds())
+                continue
+            report = run_pass(batch=batch, workers=workers, progress=progress, stop=stop)
+            if report.claimed:
+                log.info(
+                    "reconcile: %d payments checked, %d failed, %d throttled replies retried",
+                    report.claimed,
+                    report.failed,
+                    report.throttled_retries,
+                )
+            upcoming = next_due_at()
+            wait = idle if upcoming is None else min(idle, upcoming - timezone.now())
+            # At least a second: a payment due "now" that the pass could not claim (another
+            # worker holds it) is not polled in a tight loop.
+            stop.wait(max(wait.total_seconds(), 1.0))
+    finally:
+        connections.close_all()
+
+
+class BackgroundReconciler:
+    """`run_forever` in a daemon thread (how `paydesk serve` runs it)."""
+
+    def __init__(self, **options) -> None:
+        self._stop = threading.Event()
+        self._options = options
+        self._thread = threading.Thread(
+            target=run_forever, args=(self._stop,), kwargs=options, name="paydesk-reconciler", daemon=True
+        )
+
+    def start(self) -> BackgroundReconciler:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
