@@ -166,7 +166,8 @@ class _Tally:
         with self._lock:
             if self._budget is not None:
                 self._budget += granted - claimed
-        self.add(claimed=claimed)
+        if claimed:
+            self.add(claimed=claimed)
 
     def add(self, **counts: int) -> None:
         with self._lock:
