@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "serve": ("paydesk.web.serve", "run the web app under a production WSGI server (waitress)"),
     "ipn": ("paydesk.amazonpay.sns_cli", "check Amazon Pay IPNs: `paydesk ipn verify FILE`"),
+    "reconcile": (
+        "paydesk.amazonpay.reconcile_cli",
+        "ask Amazon about payments that need its word (pending, unknown, unconfirmed, expiring)",
+    ),
     "manage": ("paydesk.web.manage", "run a Django management command with Paydesk's settings"),
 }
 

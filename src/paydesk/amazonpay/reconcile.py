@@ -270,22 +270,32 @@ def run_pass(
     )
 
 
+# Between passes: payments recorded by other processes get due too, so look again at least this often.
+IDLE = timedelta(seconds=30)
+
+
+def seconds_until_next_check(idle: timedelta = IDLE) -> float:
+    """How long to sleep before the next pass: until the earliest check falls due, at most `idle`,
+    at least a second (a payment due now that another worker holds is not polled in a loop)."""
+    upcoming = next_due_at()
+    wait = idle if upcoming is None else min(idle, upcoming - timezone.now())
+    return max(wait.total_seconds(), 1.0)
+
+
 def run_forever(
     stop: threading.Event,
     *,
     batch: int = 20,
     workers: int = 1,
-    idle: timedelta = timedelta(seconds=30),
-    progress: Progress | None = None,
+    idle: timedelta = IDLE,
 ) -> None:
-    """Run passes until `stop` is set, sleeping until the next check falls due (at most `idle`:
-    payments recorded by other processes get due too)."""
+    """Run passes until `stop` is set, sleeping in between (`seconds_until_next_check`)."""
     try:
         while not stop.is_set():
             if not AmazonPaySettings.load().is_configured:
                 stop.wait(idle.total_seconds())
                 continue
-            report = run_pass(batch=batch, workers=workers, progress=progress, stop=stop)
+            report = run_pass(batch=batch, workers=workers, stop=stop)
             if report.claimed:
                 log.info(
                     "reconcile: %d payments checked, %d failed, %d throttled replies retried",
@@ -293,11 +303,7 @@ def run_forever(
                     report.failed,
                     report.throttled_retries,
                 )
-            upcoming = next_due_at()
-            wait = idle if upcoming is None else min(idle, upcoming - timezone.now())
-            # At least a second: a payment due "now" that the pass could not claim (another
-            # worker holds it) is not polled in a tight loop.
-            stop.wait(max(wait.total_seconds(), 1.0))
+            stop.wait(seconds_until_next_check(idle))
     finally:
         connections.close_all()
 

@@ -1,7 +1,14 @@
-"""`paydesk serve`: the web app under waitress, a production WSGI server.
+"""`paydesk serve`: the web app under waitress, a production WSGI server, with the reconciler
+running in a background thread (unless --no-reconcile).
 
-Several `paydesk serve` processes can share one PostgreSQL database (DATABASE_URL) behind a
-load balancer: every payment change locks its row, so they never step on each other.
+One machine: SQLite, one `paydesk serve` (its reconciler thread included). Several machines:
+point every process at one PostgreSQL database (DATABASE_URL) and the same PAYDESK_SECRET_KEY,
+then run any number of `paydesk serve` processes behind a load balancer and any number of
+`paydesk reconcile` workers. Every payment change locks its row, so web processes never step on
+each other; reconcile workers claim disjoint batches with SELECT ... FOR UPDATE SKIP LOCKED; and
+all of them pace their Amazon requests through the same per-seller quota buckets in the
+database. Run migrations once per deploy (`paydesk serve` does unless --no-migrate; give the
+other processes --no-migrate). README.md, "Running in production", has the details.
 """
 
 from __future__ import annotations
@@ -18,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
     parser.add_argument("--data-dir", help="where SQLite and the generated secret live (default ./var)")
     parser.add_argument("--no-migrate", action="store_true", help="do not apply database migrations first")
+    parser.add_argument(
+        "--no-reconcile",
+        action="store_true",
+        help="do not run the reconciler in the background (run `paydesk reconcile` workers instead)",
+    )
 
 
 def make_server(*, host: str, port: int, threads: int = 8):
@@ -36,6 +48,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         migrate()
     server = make_server(host=args.host, port=args.port, threads=args.threads)
+    reconciler = None
+    if not args.no_reconcile:
+        from paydesk.amazonpay.reconcile import BackgroundReconciler
+
+        reconciler = BackgroundReconciler().start()
     print(f"Paydesk is serving on http://{args.host}:{server.effective_port}/ (Ctrl-C stops it)", flush=True)
     try:
         server.run()
@@ -43,4 +60,6 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         server.close()
+        if reconciler is not None:
+            reconciler.stop()
     return 0
