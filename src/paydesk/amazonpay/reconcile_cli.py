@@ -14,9 +14,10 @@ import signal
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from paydesk.amazonpay.reconcile import PassReport
+if TYPE_CHECKING:  # `paydesk --help` must not set up Django
+    from paydesk.amazonpay.reconcile import PassReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
