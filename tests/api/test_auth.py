@@ -143,3 +143,20 @@ def test_the_openapi_document_and_problem_types_need_no_token(db):
     assert Client().get("/api/v1/openapi.json").status_code == 200
     response = Client().get("/api/v1/problems/action-refused")
     assert response.status_code == 200 and response.json()["status"] == 409
+
+
+def test_an_admin_revokes_a_token_in_django_admin(api, order):
+    boss = _user("boss")
+    boss.is_staff = boss.is_superuser = True
+    boss.save()
+    browser = Client()
+    browser.force_login(boss)
+    row = ApiToken.objects.get()
+    listing = browser.get("/django-admin/api/apitoken/")
+    assert listing.status_code == 200 and row.prefix in listing.content.decode()
+    assert api.token not in listing.content.decode()
+    browser.post(
+        "/django-admin/api/apitoken/",
+        {"action": "revoke_tokens", "_selected_action": [row.pk]},
+    )
+    assert_problem(api.get("/orders"), 401)
