@@ -39,7 +39,14 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["-placed_at", "-id"], name="order_placed_idx"),
             models.Index(fields=["status", "-placed_at", "-id"], name="order_status_placed_idx"),
-            models.Index(fields=["customer_email"], name="order_email_idx"),
+            # The search box looks e-mails up by prefix (LIKE 'x%'). Under any collation but C, a
+            # plain b-tree cannot serve that, so PostgreSQL used to read all the orders;
+            # varchar_pattern_ops can (PostgreSQL docs, "Operator Classes and Operator Families").
+            # Other databases ignore opclasses. Names are searched by substring: migration
+            # 0002 adds a trigram index for that on PostgreSQL.
+            models.Index(
+                fields=["customer_email"], name="order_email_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ]
         permissions = [("operate_payments", "Can capture, void, refund and refresh Amazon Pay payments")]
 
