@@ -20,8 +20,13 @@ DATABASES = ("sqlite", "postgres")
 
 
 @contextlib.contextmanager
-def django_on(database: str) -> Iterator[str]:
-    """Set up Django on a new, migrated database; yield a one-line description of it."""
+def django_on(database: str, *, icu_locale: str | None = None) -> Iterator[str]:
+    """Set up Django on a new, migrated database; yield a one-line description of it.
+
+    `icu_locale` (PostgreSQL only), e.g. "en-US": create the database with that ICU collation,
+    as production databases usually have, instead of the throwaway server's C collation. The
+    difference matters: under any collation but C, a plain b-tree index cannot serve LIKE 'x%'.
+    """
     if database not in DATABASES:
         raise ValueError(f"database must be one of {DATABASES}, not {database!r}")
     with tempfile.TemporaryDirectory(prefix="paydesk-bench-") as data_dir:
@@ -32,7 +37,8 @@ def django_on(database: str) -> Iterator[str]:
             if database == "postgres":
                 from paydesk.testing.postgres import throwaway_postgres
 
-                os.environ["DATABASE_URL"] = stack.enter_context(throwaway_postgres())
+                url = stack.enter_context(throwaway_postgres())
+                os.environ["DATABASE_URL"] = _with_icu_database(url, icu_locale) if icu_locale else url
             else:
                 os.environ.pop("DATABASE_URL", None)
             from paydesk.web.django_setup import migrate, setup
@@ -41,11 +47,24 @@ def django_on(database: str) -> Iterator[str]:
             migrate()
             from django.db import connection
 
+            collation = f", ICU collation {icu_locale}" if icu_locale and database == "postgres" else ""
             try:
-                yield f"{connection.vendor} {_server_version(connection)}"
+                yield f"{connection.vendor} {_server_version(connection)}{collation}"
             finally:
                 # The server is stopped next: close our connection first so it goes quietly.
                 connection.close()
+
+
+def _with_icu_database(url: str, icu_locale: str) -> str:
+    import psycopg
+
+    name = "paydesk_" + "".join(ch for ch in icu_locale.lower() if ch.isalnum())
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' "
+            f"LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'"
+        )
+    return url.rsplit("/", 1)[0] + "/" + name
 
 
 def _server_version(connection) -> str:
