@@ -31,6 +31,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Idempotency keys: visible ASCII. The IETF draft sends the key as a structured-field
 # string ("..."); clients that follow it and clients that send it bare both work.
 IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,64}$")
+# The header as a whole, quoted or not: what the OpenAPI document promises is accepted.
+IDEMPOTENCY_HEADER = re.compile(r'^("[!-~]{1,64}"|[!-~]{1,64})$')
 # A decimal string: digits, optionally a fraction; the currency's own precision is checked
 # afterwards (422), so a JPY amount with cents is told apart from text that is no amount.
 AMOUNT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,12})?$")

@@ -432,7 +432,7 @@ IDEMPOTENCY_KEY = {
     "description": "A key new for each action (a UUID is fine). Repeating a request with the same key "
     "answers the first reply again; the same key with a different request is 422. A key sent as "
     'a structured-field string ("...") is the key without its quotes.',
-    "schema": {"type": "string", "pattern": inputs.IDEMPOTENCY_KEY.pattern},
+    "schema": {"type": "string", "pattern": inputs.IDEMPOTENCY_HEADER.pattern},
     "example": "5f0c3a52-4d6e-4b8e-9d62-0c1f2a7b9e31",
 }
 
