@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+# The store on the offline sandbox, as the reconciler's tests set it up.
+from tests.reconcile.conftest import sandbox, store  # noqa: F401 - fixtures
+
 
 def pytest_collection_modifyitems(config, items):
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

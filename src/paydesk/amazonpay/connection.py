@@ -16,15 +16,31 @@ import threading
 from urllib.parse import parse_qs
 
 import httpx
+from django.core.signals import request_finished
 
 from paydesk.amazonpay.client import DEFAULT_TIMEOUT, AmazonPayClient
 from paydesk.amazonpay.models import AmazonPaySettings, Environment
-from paydesk.amazonpay.quota import METER, LocalBuckets, Meter, PostgresBuckets, SharedQuota
+from paydesk.amazonpay.quota import (
+    METER,
+    LocalBuckets,
+    Meter,
+    PostgresBuckets,
+    SharedQuota,
+    close_thread_connections,
+)
 from paydesk.amazonpay.retry import RetryPolicy
 
 _lock = threading.Lock()
 _clients: dict[tuple, AmazonPayClient] = {}
 _quotas: dict[tuple[str, str], SharedQuota] = {}
+
+
+def _close_bucket_connections(**kwargs) -> None:
+    close_thread_connections()
+
+
+# A web thread's connection to the shared quota buckets lasts one request, like Django's own.
+request_finished.connect(_close_bucket_connections, dispatch_uid="paydesk.amazonpay.quota")
 
 # How long a person (a staff click, an IPN) may wait for a quota token before the request goes
 # out anyway; Amazon's own throttling, retried by the client, then decides.

@@ -113,6 +113,19 @@ class QuotaUnavailable(RuntimeError):
     """The shared buckets could not be reached (the database is down or unreachable)."""
 
 
+# This thread's connections to the shared buckets, per PostgresBuckets store.
+_thread = threading.local()
+
+
+def close_thread_connections() -> None:
+    """Close the bucket connections this thread opened (they reopen on demand). Called when a
+    web request finishes and when a reconcile worker thread ends, as Django does with its own,
+    so no connection outlives its thread or keeps the database from being dropped."""
+    for connection in getattr(_thread, "connections", {}).values():
+        connection.close()
+    _thread.connections = {}
+
+
 class PostgresBuckets:
     """Buckets in PostgreSQL, shared by every process and machine using the database.
 
@@ -127,12 +140,14 @@ class PostgresBuckets:
         self.account = account
         self._clock = clock
         self._alias = alias
-        self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list = []
 
     def _connection(self):
-        connection = getattr(self._local, "connection", None)
+        connections_of_thread = getattr(_thread, "connections", None)
+        if connections_of_thread is None:
+            connections_of_thread = _thread.connections = {}
+        connection = connections_of_thread.get(id(self))
         if connection is None or connection.closed:
             import psycopg
             from django.db import connections
@@ -142,7 +157,7 @@ class PostgresBuckets:
             params = connections[self._alias].get_connection_params()
             params.pop("cursor_factory", None)
             connection = psycopg.connect(**params, autocommit=True)
-            self._local.connection = connection
+            connections_of_thread[id(self)] = connection
             with self._lock:
                 self._opened = [c for c in self._opened if not c.closed] + [connection]
         return connection
@@ -181,7 +196,7 @@ class PostgresBuckets:
             except psycopg.OperationalError as exc:
                 # A connection dropped since the last take (database restart, failover): one
                 # fresh connection, then give up.
-                stale = getattr(self._local, "connection", None)
+                stale = getattr(_thread, "connections", {}).pop(id(self), None)
                 if stale is not None:
                     stale.close()
                 if attempt == 2:

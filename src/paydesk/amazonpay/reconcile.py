@@ -212,11 +212,17 @@ def _work(tally: _Tally, *, batch: int, now: datetime, stop: threading.Event) ->
                 tally.add(failed=1, throttled_surfaced=int(_throttled(result)))
 
 
+def _close_connections() -> None:
+    """Close the database connections this thread opened (Django's and the quota's)."""
+    connections.close_all()
+    quota.close_thread_connections()
+
+
 def _work_in_thread(tally: _Tally, **options) -> None:
     try:
         _work(tally, **options)
     finally:
-        connections.close_all()  # the connections this thread opened
+        _close_connections()
 
 
 def effective_workers(workers: int) -> int:
@@ -305,7 +311,7 @@ def run_forever(
                 )
             stop.wait(seconds_until_next_check(idle))
     finally:
-        connections.close_all()
+        _close_connections()
 
 
 class BackgroundReconciler:
