@@ -171,3 +171,16 @@ def test_the_dashboard_counts_links_and_charts(client, operator, desk, sandbox):
     assert "InvalidPaymentMethod" in page  # the recent decline and Amazon's reason
     listed = client.get("/orders/?attention=declined").context["page"].orders
     assert [o.status for o in listed] == ["declined"]
+
+
+def test_refusals_name_what_was_asked_for(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    wrong = services.capture(payment.pk, authorization_id="S01-0000000-0000000-A000000", actor=STAFF)
+    assert (
+        wrong.outcome == Outcome.REFUSED and "no authorization S01-0000000-0000000-A000000" in wrong.message
+    )
+    services.capture(payment.pk, actor=STAFF)
+    services.refund(payment.pk, actor=STAFF)  # all of it
+    nothing_left = services.refund(payment.pk, actor=STAFF)
+    assert nothing_left.outcome == Outcome.REFUSED
+    assert "Nothing is left to refund" in nothing_left.message and "give the amount" in nothing_left.message

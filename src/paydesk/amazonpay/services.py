@@ -526,6 +526,8 @@ def capture(
     authorization = (
         view.find(authorization_id) if authorization_id else (candidates[0] if candidates else None)
     )
+    if authorization_id and authorization is None:
+        return ActionResult(Outcome.REFUSED, f"This order has no authorization {authorization_id}.")
     if authorization is None or authorization.amazon_id is None:
         return ActionResult(Outcome.REFUSED, "This order has no open authorization to capture.")
     amount = amount or authorization.amount
@@ -570,9 +572,19 @@ def refund(
     # refusal names the rule that stops it (ten refunds, its ceiling) rather than "none".
     candidates = rules.refundable_captures(view) or tuple(c for c in view.captures if c.amazon_id)[-1:]
     target = view.find(capture_id) if capture_id else (candidates[0] if candidates else None)
+    if capture_id and target is None:
+        return ActionResult(Outcome.REFUSED, f"This order has no capture {capture_id}.")
     if target is None or target.amazon_id is None:
         return ActionResult(Outcome.REFUSED, "This order has no completed capture to refund.")
-    amount = amount or rules.left_to_refund(view, target)
+    if amount is None:
+        amount = rules.left_to_refund(view, target)
+        if not amount.is_positive:
+            room = rules.refund_room(view, target)
+            return ActionResult(
+                Outcome.REFUSED,
+                f"Nothing is left to refund of capture {target.amazon_id}: its {target.amount} is refunded "
+                f"or being refunded. To refund more (Amazon's allowance: up to {room}), give the amount.",
+            )
 
     def check(locked: Payment) -> None:
         rules.check_refund(locked.view(), target.amazon_id, amount)
