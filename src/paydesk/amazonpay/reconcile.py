@@ -304,7 +304,7 @@ def run_forever(
             report = run_pass(batch=batch, workers=workers, stop=stop)
             if report.claimed:
                 log.info(
-                    "reconcile: %d payments checked, %d failed, %d throttled replies retried",
+                    "reconcile: checked %d payment(s), %d failed, %d throttled replies retried",
                     report.claimed,
                     report.failed,
                     report.throttled_retries,

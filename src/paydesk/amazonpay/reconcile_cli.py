@@ -67,7 +67,8 @@ class ProgressBar:
 
 def summary(report: PassReport) -> str:
     return (
-        f"reconcile: {report.claimed} payments checked in {report.seconds:.1f} s "
+        f"reconcile: checked {report.claimed} payment{'' if report.claimed == 1 else 's'} "
+        f"in {report.seconds:.1f} s "
         f"({report.per_second:.2f}/s): {report.refreshed} refreshed, {report.failed} failed "
         f"({report.throttled_surfaced} of them throttled); {report.requests} requests to Amazon, "
         f"{report.throttled_retries} throttled replies retried, "
