@@ -1,0 +1,64 @@
+"""Payments recorded before the reconciler existed get one check when the migration adds it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("amazonpay", "0001_initial")]
+AFTER = [("amazonpay", "0002_reconciler_schedule_and_quota_buckets")]
+
+
+@pytest.fixture
+def before_the_reconciler(transactional_db):
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    yield executor.loader.project_state(BEFORE).apps
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _payment(apps, number: str, *states: str):
+    order = apps.get_model("orders", "Order").objects.create(
+        number=number,
+        customer_name="Jane Buyer",
+        customer_email="jane@example.com",
+        currency="USD",
+        subtotal=Decimal("10.00"),
+        total=Decimal("10.00"),
+    )
+    payment = apps.get_model("amazonpay", "Payment").objects.create(
+        order=order,
+        amazon_order_reference_id=f"S01-0000000-000{number}",
+        order_total=Decimal("10.00"),
+        currency="USD",
+        mode="authorize_then_capture",
+    )
+    for n, state in enumerate(states):
+        payment.transactions.create(
+            kind="authorization",
+            reference_id=f"{number}-a{n}",
+            amount=Decimal("10.00"),
+            currency="USD",
+            state=state,
+        )
+    return payment.pk
+
+
+def test_payments_with_anything_unsettled_are_checked_once_after_the_migration(before_the_reconciler):
+    apps = before_the_reconciler
+    unsettled = [_payment(apps, "1001", "Open"), _payment(apps, "1002", "Declined", "Pending")]
+    unknown = _payment(apps, "1003", "Unknown")
+    settled = _payment(apps, "1004", "Closed")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(AFTER)
+    Payment = executor.loader.project_state(AFTER).apps.get_model("amazonpay", "Payment")
+
+    due = set(Payment.objects.filter(next_check_at__isnull=False).values_list("pk", flat=True))
+    assert due == {*unsettled, unknown}
+    assert set(Payment.objects.filter(pk__in=due).values_list("check_reason", flat=True)) == {"requested"}
+    assert Payment.objects.get(pk=settled).next_check_at is None
