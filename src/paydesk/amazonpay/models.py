@@ -117,6 +117,12 @@ class AmazonPaySettings(models.Model):
         return f"<AmazonPaySettings {self.environment} seller={self.seller_id!r}>"
 
 
+def check_timing() -> schedule.Timing:
+    """How patiently the reconciler asks Amazon: live Amazon takes longer than its sandboxes."""
+    environment = AmazonPaySettings.objects.filter(pk=1).values_list("environment", flat=True).first()
+    return schedule.LIVE if environment == Environment.LIVE else schedule.SANDBOX
+
+
 class Payment(models.Model):
     """An order's Amazon Pay payment: its order reference and what was done on it."""
 
@@ -162,15 +168,13 @@ class Payment(models.Model):
         Called by the payment service whenever it records something; `unknown_settle` is the
         service's time after which an Unknown request cannot still be on its way.
         """
-        environment = AmazonPaySettings.objects.filter(pk=1).values_list("environment", flat=True).first()
-        timing = schedule.LIVE if environment == Environment.LIVE else schedule.SANDBOX
         check = schedule.next_check(
             view,
             checked_at=self.checked_at,
             checked_for=self.check_reason,
             checks=self.checks,
             unknown_settle=unknown_settle,
-            timing=timing,
+            timing=check_timing(),
         )
         due = check.due if check is not None else None
         reason = check.reason.value if check is not None else ""

@@ -37,7 +37,7 @@ from django.db import transaction as db
 from django.utils import timezone
 
 from paydesk.amazonpay import quota, schedule, services
-from paydesk.amazonpay.models import AmazonPaySettings, Environment, Outcome, Payment
+from paydesk.amazonpay.models import AmazonPaySettings, Outcome, Payment, check_timing
 
 log = logging.getLogger("paydesk.reconcile")
 
@@ -100,16 +100,11 @@ def request_checks(payment_ids: Iterable[int], *, at: datetime | None = None) ->
     )
 
 
-def _timing() -> schedule.Timing:
-    environment = AmazonPaySettings.objects.filter(pk=1).values_list("environment", flat=True).first()
-    return schedule.LIVE if environment == Environment.LIVE else schedule.SANDBOX
-
-
 def claim(batch: int, *, now: datetime | None = None) -> list[int]:
     """Take up to `batch` due payments, earliest first, and push each one's next check forward
     by its backoff interval (the lease: if this worker dies, the payment is due again then)."""
     now = now or timezone.now()
-    timing = _timing()
+    timing = check_timing()
     with db.atomic():
         queue = due(now).order_by("next_check_at", "id").only("id", "check_reason", "checks")
         if connection.features.has_select_for_update_skip_locked:
