@@ -147,8 +147,11 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
 
 
 def payment_panel(order: Order) -> dict:
-    payment = Payment.objects.filter(order=order).first()
-    if payment is None:
+    try:
+        # Loaded with the order when the view asks for it (select_related), and then it knows
+        # its order too: two queries fewer on every order page.
+        payment = order.amazon_payment
+    except Payment.DoesNotExist:
         return {"payment": None}
     settings = AmazonPaySettings.load()
     # History first: an IPN landing while the page renders then shows in the table, never

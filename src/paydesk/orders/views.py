@@ -58,7 +58,9 @@ def order_list(request):
 @login_required
 @permission_required("orders.view_order", raise_exception=True)
 def order_detail(request, number: str):
-    order = get_object_or_404(Order.objects.prefetch_related("lines"), number=number)
+    order = get_object_or_404(
+        Order.objects.select_related("amazon_payment").prefetch_related("lines"), number=number
+    )
     context = {
         "section": "orders",
         "order": order,
