@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     migrate()
 
     from paydesk.amazonpay.models import AmazonPaySettings, Environment
+    from paydesk.amazonpay.reconcile import BackgroundReconciler
     from paydesk.demo.seed import seed
     from paydesk.orders.models import Order
     from paydesk.sandbox import (
@@ -105,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         seed(sandbox, orders=args.orders)
         sandbox.wait_for_ipn_idle(timeout=30)
     sandbox.set_throttling(args.throttle)
+    # As `paydesk serve` does: payments whose IPN never came are checked with Amazon by themselves.
+    reconciler = BackgroundReconciler().start() if not args.no_reconcile else None
 
     print(
         f"""
@@ -124,6 +127,8 @@ Press Ctrl-C to stop.""",
     except KeyboardInterrupt:
         pass
     finally:
+        if reconciler is not None:
+            reconciler.stop()
         server.close()
         sandbox.stop()
     return 0
