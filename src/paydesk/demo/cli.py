@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--throttle", action="store_true", help="keep Amazon's request quotas on in the sandbox"
     )
+    parser.add_argument(
+        "--no-reconcile",
+        action="store_true",
+        help="do not check unsettled payments with Amazon in the background",
+    )
 
 
 def _staff_user(name: str, password: str):
