@@ -42,8 +42,9 @@ class Target:
         sign = ">=" if self.higher_is_better else "<="
         ratio = self.ratio(measured)
         verdict = "met" if ratio >= 1.0 else "MISSED"
+        target = f"{self.value:,.2f}" if self.value < 10 else f"{self.value:,.0f}"
         return (
-            f"  {label}: {measured:,.2f} {self.unit}  (target {sign} {self.value:,.0f} {self.unit}; "
+            f"  {label}: {measured:,.2f} {self.unit}  (target {sign} {target} {self.unit}; "
             f"ratio {ratio:.2f}, {verdict})"
         )
 
