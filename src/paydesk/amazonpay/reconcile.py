@@ -134,9 +134,9 @@ def reconcile_payment(payment_id: int) -> services.ActionResult:
 
 
 def _throttled(result: services.ActionResult) -> bool:
-    # The service reports the client's error text; Amazon's throttling codes (docs/amazon-pay-v1.md
-    # §5.2) are in it. Counted for the benchmark's "throttled requests surfaced".
-    return "RequestThrottled" in result.message or "QuotaExceeded" in result.message
+    # Amazon's throttling codes (docs/amazon-pay-v1.md §5.2), counted for the benchmark's
+    # "throttled requests surfaced".
+    return result.error_code in ("RequestThrottled", "QuotaExceeded")
 
 
 class _Tally:

@@ -87,6 +87,9 @@ class ActionResult:
     outcome: Outcome
     message: str
     transaction_id: int | None = None
+    # Amazon's error code when Amazon refused or failed (e.g. RequestThrottled), for callers
+    # that count or route errors; the message stays the thing people read.
+    error_code: str = ""
 
     @property
     def ok(self) -> bool:
@@ -476,7 +479,7 @@ def _finish(txn: Transaction, call: Callable[[], object], *, actor: Actor, opera
                 request_id=exc.request_id or "",
             )
             _sync_order_status(payment)
-        return ActionResult(Outcome.FAILED, _people_message(operation, exc), txn.pk)
+        return ActionResult(Outcome.FAILED, _people_message(operation, exc), txn.pk, exc.code or "")
     except TransportError as exc:
         # Nothing reached Amazon: the reference id is free and nothing moved.
         with locked_payment(txn.payment_id) as payment:
@@ -726,7 +729,7 @@ def _order_reference_call(
                 request_id=getattr(exc, "request_id", "") or "",
             )
         if isinstance(exc, AmazonApiError):
-            return ActionResult(Outcome.FAILED, _people_message(operation, exc))
+            return ActionResult(Outcome.FAILED, _people_message(operation, exc), error_code=exc.code or "")
         return ActionResult(
             Outcome.FAILED, f"Amazon did not answer ({exc}). Use Refresh status to see where it stands."
         )
@@ -922,7 +925,9 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
                 message=str(exc),
                 request_id=getattr(exc, "request_id", "") or "",
             )
-        return ActionResult(Outcome.FAILED, f"Amazon could not be asked: {exc}")
+        return ActionResult(
+            Outcome.FAILED, f"Amazon could not be asked: {exc}", error_code=getattr(exc, "code", None) or ""
+        )
 
     with locked_payment(payment_id) as locked:
         _settle_lost_requests(locked, found_refs, actor=actor)
