@@ -232,3 +232,26 @@ def test_every_call_and_its_outcome_is_in_the_history(desk, sandbox):
     )
     assert ("Capture", "done", "olga") in operations
     assert ("Authorize", "done", "") in operations
+
+
+def test_a_failure_carries_amazons_error_code(desk, sandbox):
+    from paydesk.amazonpay.client import AmazonPayClient
+    from paydesk.amazonpay.retry import NO_RETRY
+    from paydesk.sandbox import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_SELLER_ID
+
+    _order, _, payment = place(sandbox)
+    impatient = AmazonPayClient(
+        seller_id=DEMO_SELLER_ID,
+        access_key=DEMO_ACCESS_KEY,
+        secret_key=DEMO_SECRET_KEY,
+        base_url=sandbox.url,
+        retry=NO_RETRY,
+    )
+    services.use_client_factory(lambda settings: impatient)
+    sandbox.set_throttling(True)
+    try:
+        results = [services.refresh(payment.pk, actor=STAFF) for _ in range(8)]
+    finally:
+        sandbox.set_throttling(False)
+    throttled = [r for r in results if r.outcome == Outcome.FAILED]
+    assert throttled and all(r.error_code == "RequestThrottled" for r in throttled)
