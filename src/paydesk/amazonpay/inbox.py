@@ -170,28 +170,48 @@ def _confirm(row, message, settings, policy) -> Answer:
 
 
 def _claim_and_apply(row: Notification, message_id: str, obj) -> Answer:
-    """Claim the MessageId for this row (a second delivery finds it taken), then apply."""
+    """Claim the MessageId for this row and apply the notification, in one transaction: a
+    claimed MessageId always means an applied (or deliberately not applied) notification, so a
+    second delivery is a duplicate, and a delivery that could not be applied leaves no claim
+    behind and is applied when Amazon delivers it again."""
+    if obj is not None:
+        oro_id = _order_reference_id(obj)
+        row.amazon_id = (
+            getattr(obj, "amazon_authorization_id", None)
+            or getattr(obj, "amazon_capture_id", None)
+            or getattr(obj, "amazon_refund_id", None)
+            or oro_id
+        )[:40]
+        row.object_state = obj.status.state[:16]
     try:
         with db.atomic():
             row.message_id = message_id
             row.verdict = Verdict.ACCEPTED
+            if obj is None:
+                row.reason = "not_applied"
+                row.detail = f"{row.notification_type}: not used by Paydesk."
+            else:
+                _apply(row, obj, oro_id)
             row.save()
     except IntegrityError:
         row.message_id = None
+        row.payment = None
+        row.applied = False
+        row.applied_at = None
         first = Notification.objects.get(message_id=message_id)
         row.duplicate_of = first
-        if first.applied or first.verdict != Verdict.RETRY:
-            return _close(
-                row, 200, Verdict.DUPLICATE, "duplicate", f"Already received as notification {first.pk}."
-            )
-        # The first delivery could not be applied (the payment was locked): this one does it.
-        _close(row, 200, Verdict.DUPLICATE, "redelivery", f"Redelivery of notification {first.pk}.")
-        row = first
-    if obj is None:
         return _close(
-            row, 200, Verdict.ACCEPTED, "not_applied", f"{row.notification_type}: not used by Paydesk."
+            row, 200, Verdict.DUPLICATE, "duplicate", f"Already received as notification {first.pk}."
         )
-    return _apply(row, obj)
+    except OperationalError as exc:
+        # The payment row stayed locked past the database's timeout: let Amazon deliver again.
+        row.message_id = None
+        row.applied = False
+        row.applied_at = None
+        return _close(
+            row, 503, Verdict.RETRY, "locked", f"The payment was busy ({exc}); Amazon will redeliver."
+        )
+    return Answer(200, row)
 
 
 def _order_reference_id(obj) -> str:
@@ -207,42 +227,26 @@ def _order_reference_id(obj) -> str:
     return amazon_id.rsplit("-", 1)[0]
 
 
-def _apply(row: Notification, obj) -> Answer:
-    oro_id = _order_reference_id(obj)
-    row.amazon_id = (
-        getattr(obj, "amazon_authorization_id", None)
-        or getattr(obj, "amazon_capture_id", None)
-        or getattr(obj, "amazon_refund_id", None)
-        or oro_id
-    )[:40]
-    row.object_state = obj.status.state[:16]
-    payment = Payment.objects.filter(amazon_order_reference_id=oro_id).first()
+def _apply(row: Notification, obj, oro_id: str) -> None:
+    """Apply inside the caller's transaction: lock the payment (found by its order reference
+    id, in the same query) and record Amazon's report through the payment service."""
+    payment = (
+        Payment.objects.select_for_update()
+        .select_related("order")
+        .filter(amazon_order_reference_id=oro_id)
+        .first()
+    )
     if payment is None:
-        return _close(
-            row,
-            200,
-            Verdict.ACCEPTED,
-            "unknown_payment",
-            f"No order in Paydesk has Amazon order reference {oro_id}; kept for review.",
-        )
+        row.reason = "unknown_payment"
+        row.detail = f"No order in Paydesk has Amazon order reference {oro_id}; kept for review."
+        return
     operation = f"IPN {row.notification_type}"
-    try:
-        with services.locked_payment(payment.pk) as locked:
-            if isinstance(obj, OrderReference):
-                services.apply_order_reference(locked, obj, actor=services.IPN, operation=operation)
-            else:
-                services.apply_report(locked, obj, actor=services.IPN, operation=operation)
-            row.payment = locked
-            row.applied = True
-            row.applied_at = timezone.now()
-            row.verdict = Verdict.ACCEPTED
-            row.reason = ""
-            row.detail = ""
-            row.save()
-    except OperationalError as exc:
-        # The payment row stayed locked past the database's timeout: let Amazon deliver again.
-        row.payment = payment
-        return _close(
-            row, 503, Verdict.RETRY, "locked", f"The payment was busy ({exc}); Amazon will redeliver."
-        )
-    return Answer(200, row)
+    if isinstance(obj, OrderReference):
+        services.apply_order_reference(payment, obj, actor=services.IPN, operation=operation)
+    else:
+        services.apply_report(payment, obj, actor=services.IPN, operation=operation)
+    row.payment = payment
+    row.applied = True
+    row.applied_at = timezone.now()
+    row.reason = ""
+    row.detail = ""

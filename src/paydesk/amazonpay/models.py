@@ -174,7 +174,9 @@ class Payment(models.Model):
             checked_for=self.check_reason,
             checks=self.checks,
             unknown_settle=unknown_settle,
-            timing=check_timing(),
+            # Amazon's ids say which environment made them: P... live, S... a sandbox
+            # (docs/amazon-pay-v1.md §1.5), so no settings query is needed here.
+            timing=schedule.LIVE if self.amazon_order_reference_id.startswith("P") else schedule.SANDBOX,
         )
         due = check.due if check is not None else None
         reason = check.reason.value if check is not None else ""

@@ -42,6 +42,7 @@ from paydesk.amazonpay.models import (
 from paydesk.orders.models import Order
 from paydesk.payments import actions as rules
 from paydesk.payments.money import Money
+from paydesk.payments.payment import Payment as PaymentView
 from paydesk.payments.states import (
     AUTHORIZATION,
     CAPTURE,
@@ -155,10 +156,10 @@ def _log_event(payment: Payment, actor: Actor, operation: str, outcome: Outcome,
     )
 
 
-def _sync_order_status(payment: Payment) -> None:
+def _sync_order_status(payment: Payment, rows: list[Transaction] | None = None) -> None:
     """Bring the order's status, and the reconciler's timetable for this (locked) payment, in
-    line with what the payment now holds."""
-    view = payment.view()
+    line with what the payment now holds. `rows`: its transactions, when the caller has them."""
+    view = payment.view(rows)
     status = order_status(view)
     order = payment.order
     if order.status != status.value:
@@ -223,9 +224,9 @@ def apply_report(
     fields = _details_of(kind, obj)
     money: Money = fields.pop("amount")
     fee: Money | None = fields.pop("fee")
-    txn = (
-        payment.transactions.filter(amazon_id=fields["amazon_id"]).first()
-        or payment.transactions.filter(kind=kind.value, reference_id=fields["reference_id"]).first()
+    rows = list(payment.transactions.all())
+    txn = next((t for t in rows if t.amazon_id == fields["amazon_id"]), None) or next(
+        (t for t in rows if t.kind == kind.value and t.reference_id == fields["reference_id"]), None
     )
     adopted = txn is None
     if txn is None:
@@ -261,9 +262,10 @@ def apply_report(
         txn.notified = from_ipn
         txn.error_code = ""
         txn.error_message = ""
-    elif from_ipn and status.state == txn.state:
-        txn.notified = True
-    txn.save()
+        txn.save()
+    elif adopted or (from_ipn and status.state == txn.state and not txn.notified):
+        txn.notified = txn.notified or from_ipn
+        txn.save()
     outcome = {
         DECLINED: Outcome.DECLINED,
         PENDING: Outcome.PENDING,
@@ -287,7 +289,7 @@ def apply_report(
         message=note,
         request_id=obj.request_id or "",
     )
-    _sync_order_status(payment)
+    _sync_order_status(payment, [*rows, txn] if adopted else rows)
     return txn, verdict
 
 
@@ -383,7 +385,7 @@ def _begin(
     kind: Kind,
     amount: Money,
     *,
-    check: Callable[[Payment], None],
+    check: Callable[[PaymentView], None],
     parent_amazon_id: str,
     actor: Actor,
     operation: str,
@@ -394,8 +396,9 @@ def _begin(
         replay = _replayed(idempotency_key, payment_id, kind, amount, operation)
         if replay is not None:
             return None, replay
+        rows = list(payment.transactions.all())
         try:
-            check(payment)
+            check(payment.view(rows))
         except rules.ActionRefused as refused:
             _log_event(
                 payment,
@@ -419,7 +422,7 @@ def _begin(
             idempotency_key=idempotency_key or None,
         )
         _log_event(payment, actor, operation, Outcome.INFO, transaction=txn, message="Sent to Amazon.")
-        _sync_order_status(payment)
+        _sync_order_status(payment, [*rows, txn])
     return txn, None
 
 
@@ -428,7 +431,7 @@ def _move_money(
     kind: Kind,
     amount: Money,
     *,
-    check: Callable[[Payment], None],
+    check: Callable[[PaymentView], None],
     parent_amazon_id: str,
     actor: Actor,
     operation: str,
@@ -535,8 +538,8 @@ def capture(
         return ActionResult(Outcome.REFUSED, "This order has no open authorization to capture.")
     amount = amount or authorization.amount
 
-    def check(locked: Payment) -> None:
-        rules.check_capture(locked.view(), authorization.amazon_id, amount, now=timezone.now())
+    def check(locked: PaymentView) -> None:
+        rules.check_capture(locked, authorization.amazon_id, amount, now=timezone.now())
 
     return _move_money(
         payment_id,
@@ -589,8 +592,8 @@ def refund(
                 f"or being refunded. To refund more (Amazon's allowance: up to {room}), give the amount.",
             )
 
-    def check(locked: Payment) -> None:
-        rules.check_refund(locked.view(), target.amazon_id, amount)
+    def check(locked: PaymentView) -> None:
+        rules.check_refund(locked, target.amazon_id, amount)
 
     return _move_money(
         payment_id,
@@ -623,8 +626,8 @@ def authorize(
     if replay is not None:
         return replay
 
-    def check(locked: Payment) -> None:
-        rules.check_authorize(locked.view(), amount, now=timezone.now())
+    def check(locked: PaymentView) -> None:
+        rules.check_authorize(locked, amount, now=timezone.now())
 
     payment = Payment.objects.get(pk=payment_id)
     result = _move_money(
