@@ -43,10 +43,12 @@ class CertServer:
 
     def __init__(self):
         self.files: dict[str, bytes] = {}
-        files = self.files
+        self.visited: list[str] = []
+        files, visited = self.files, self.visited
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                visited.append(self.path)
                 body = files.get(self.path)
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Length", str(len(body or b"")))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 
 import pytest
 
@@ -16,7 +18,7 @@ from paydesk.amazonpay.models import (
 )
 
 from .conftest import ORO, add_txn, make_order
-from .sns_factory import CertServer, body_of, envelope, make_certificate, notification_data, sign
+from .sns_factory import TOPIC, CertServer, body_of, envelope, make_certificate, notification_data, sign
 
 URL = "/amazonpay/ipn/"
 AUTH = f"{ORO}-A000001"
@@ -243,3 +245,42 @@ def test_the_log_lists_every_request_with_its_raw_message_one_click_away(client,
     row = Notification.objects.get(verdict=Verdict.MALFORMED)
     detail = client.get(f"/amazonpay/ipn-log/{row.pk}/").content.decode()
     assert "{not json" in detail
+
+
+def _subscription(certs, *, topic=TOPIC):
+    server = certs["server"]
+    server.files["/sandbox/sns/confirm"] = b"<ConfirmSubscriptionResponse/>"
+    message = {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": str(uuid.uuid4()),
+        "Token": "2336412f37fb687f5d51e6e2425c464de12884ac2c5ccc7b4e30ac1d0b6c0bc1",
+        "TopicArn": topic,
+        "Message": f"You have chosen to subscribe to the topic {topic}.",
+        "SubscribeURL": f"{server.base}/sandbox/sns/confirm",
+        "Timestamp": "2026-11-25T10:00:01.000Z",
+        "SignatureVersion": "1",
+        "SigningCertURL": certs["urls"]["good"],
+    }
+    keys = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
+    canonical = "".join(f"{k}\n{message[k]}\n" for k in keys).encode()
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signature = certs["key"].sign(canonical, padding.PKCS1v15(), hashes.SHA1())
+    return {**message, "Signature": base64.b64encode(signature).decode()}
+
+
+def test_a_subscription_is_confirmed_only_for_the_configured_topic_after_verification(client, store, certs):
+    server = certs["server"]
+    server.visited.clear()
+    assert post(client, body_of(_subscription(certs))).status_code == 403  # no topic configured
+    assert Notification.objects.get().reason == "no_topic_configured" and not server.visited
+    settings = AmazonPaySettings.load()
+    settings.ipn_topic_arn = TOPIC
+    settings.save()
+    forged = {**_subscription(certs), "SubscribeURL": f"{server.base}/sandbox/sns/confirm?evil=1"}
+    assert post(client, body_of(forged)).status_code == 403  # the signature covers SubscribeURL
+    assert "/sandbox/sns/confirm?evil=1" not in server.visited
+    assert post(client, body_of(_subscription(certs, topic=TOPIC + "X"))).status_code == 403
+    assert post(client, body_of(_subscription(certs))).status_code == 200
+    assert server.visited.count("/sandbox/sns/confirm") == 1

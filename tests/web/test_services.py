@@ -255,3 +255,41 @@ def test_a_failure_carries_amazons_error_code(desk, sandbox):
         sandbox.set_throttling(False)
     throttled = [r for r in results if r.outcome == Outcome.FAILED]
     assert throttled and all(r.error_code == "RequestThrottled" for r in throttled)
+
+
+@pytest.mark.parametrize("fault", ["reset", "timeout"])
+def test_a_lost_reply_before_amazon_acted_is_retried_with_the_same_reference_id(desk, sandbox, fault):
+    _order, _, payment = place(sandbox)
+    sandbox.arm_fault("Capture", fault, count=1, hold_seconds=3)
+    result = services.capture(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.DONE, result.message
+    auth_id = payment.transactions.get(kind="authorization").amazon_id
+    assert len(sandbox.object_state(auth_id)["capture_ids"]) == 1
+
+
+def test_amazon_out_of_reach_fails_cleanly_and_moves_nothing(desk, sandbox):
+    import socket
+
+    from paydesk.amazonpay.client import AmazonPayClient
+    from paydesk.amazonpay.retry import NO_RETRY
+    from paydesk.sandbox import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_SELLER_ID
+
+    order, _, payment = place(sandbox)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    nowhere = AmazonPayClient(
+        seller_id=DEMO_SELLER_ID,
+        access_key=DEMO_ACCESS_KEY,
+        secret_key=DEMO_SECRET_KEY,
+        base_url=f"http://127.0.0.1:{closed}",
+        retry=NO_RETRY,
+    )
+    services.use_client_factory(lambda settings: nowhere)
+    result = services.capture(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.FAILED and "could not be reached" in result.message
+    capture = payment.transactions.get(kind="capture")
+    assert capture.state == "Failed" and capture.error_code == "NotSent"
+    assert status_of(order) == "authorized"
+    auth_id = payment.transactions.get(kind="authorization").amazon_id
+    assert sandbox.object_state(auth_id)["capture_ids"] == []
