@@ -380,34 +380,36 @@ def _replayed(
     return _describe(earlier, operation)
 
 
+Decision = tuple[str, Money]  # (the Amazon object it acts on, the amount)
+
+
 def _begin(
     payment_id: int,
     kind: Kind,
-    amount: Money,
     *,
-    check: Callable[[PaymentView], None],
-    parent_amazon_id: str,
+    decide: Callable[[Payment, PaymentView], Decision],
+    requested: Money | None,
     actor: Actor,
     operation: str,
     idempotency_key: str | None,
 ) -> tuple[Transaction | None, ActionResult | None]:
-    """Step 1: lock, decide, store the transaction with its reference id. Commit."""
+    """Step 1: lock, decide on the locked state, store the transaction with its reference id.
+    Commit. `decide` picks the target and amount (raising `ActionRefused` when the rules say no)."""
     with locked_payment(payment_id) as payment:
-        replay = _replayed(idempotency_key, payment_id, kind, amount, operation)
+        replay = _replayed(idempotency_key, payment_id, kind, requested, operation)
         if replay is not None:
             return None, replay
         rows = list(payment.transactions.all())
         try:
-            check(payment.view(rows))
+            parent_amazon_id, amount = decide(payment, payment.view(rows))
         except rules.ActionRefused as refused:
             _log_event(
                 payment,
                 actor,
                 operation,
                 Outcome.REFUSED,
-                amount=amount.amount,
-                currency=amount.currency,
-                amazon_id=parent_amazon_id,
+                amount=requested.amount if requested else None,
+                currency=requested.currency if requested else "",
                 message=str(refused),
             )
             return None, ActionResult(Outcome.REFUSED, str(refused))
@@ -429,22 +431,21 @@ def _begin(
 def _move_money(
     payment_id: int,
     kind: Kind,
-    amount: Money,
     *,
-    check: Callable[[PaymentView], None],
-    parent_amazon_id: str,
+    decide: Callable[[Payment, PaymentView], Decision],
+    requested: Money | None,
     actor: Actor,
     operation: str,
     idempotency_key: str | None,
     send: Callable[[object, Transaction], object],
 ) -> ActionResult:
-    """The three steps of every money movement: decide and store, call Amazon, record."""
+    """The three steps of every money movement: decide and store, call Amazon, record.
+    `send(client, txn)` makes the call from what was stored: target, reference id, amount."""
     txn, refused = _begin(
         payment_id,
         kind,
-        amount,
-        check=check,
-        parent_amazon_id=parent_amazon_id,
+        decide=decide,
+        requested=requested,
         actor=actor,
         operation=operation,
         idempotency_key=idempotency_key,
@@ -517,43 +518,39 @@ def capture(
     seller_note: str | None = None,
 ) -> ActionResult:
     """Collect an open authorization (the full authorized amount unless `amount` says less)."""
-    replay = _replayed(idempotency_key, payment_id, Kind.CAPTURE, amount, "Capture")
-    if replay is not None:
-        return replay
-    now = timezone.now()
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
-    view = payment.view()
-    # Without a choice, the first capturable authorization; failing that the latest one, so the
-    # refusal says why it cannot be captured (expired, closed...).
-    candidates = (
-        rules.capturable_authorizations(view, now=now)
-        or tuple(a for a in view.authorizations if a.amazon_id)[-1:]
-    )
-    authorization = (
-        view.find(authorization_id) if authorization_id else (candidates[0] if candidates else None)
-    )
-    if authorization_id and authorization is None:
-        return ActionResult(Outcome.REFUSED, f"This order has no authorization {authorization_id}.")
-    if authorization is None or authorization.amazon_id is None:
-        return ActionResult(Outcome.REFUSED, "This order has no open authorization to capture.")
-    amount = amount or authorization.amount
 
-    def check(locked: PaymentView) -> None:
-        rules.check_capture(locked, authorization.amazon_id, amount, now=timezone.now())
+    def decide(payment: Payment, view: PaymentView) -> Decision:
+        now = timezone.now()
+        if authorization_id:
+            authorization = view.find(authorization_id)
+            if authorization is None:
+                raise rules.ActionRefused(f"This order has no authorization {authorization_id}.")
+        else:
+            # The first capturable authorization; failing that the latest one, so the refusal
+            # says why it cannot be captured (expired, closed...).
+            candidates = (
+                rules.capturable_authorizations(view, now=now)
+                or tuple(a for a in view.authorizations if a.amazon_id)[-1:]
+            )
+            if not candidates:
+                raise rules.ActionRefused("This order has no open authorization to capture.")
+            authorization = candidates[0]
+        total = amount or authorization.amount
+        rules.check_capture(view, authorization.amazon_id or "", total, now=now)
+        return authorization.amazon_id or "", total
 
     return _move_money(
         payment_id,
         Kind.CAPTURE,
-        amount,
-        check=check,
-        parent_amazon_id=authorization.amazon_id,
+        decide=decide,
+        requested=amount,
         actor=actor,
         operation="Capture",
         idempotency_key=idempotency_key,
         send=lambda client, txn: client.capture(
-            authorization.amazon_id,
+            txn.parent_amazon_id,
             capture_reference_id=txn.reference_id,
-            amount=amount,
+            amount=txn.amount_money,
             seller_note=seller_note,
         ),
     )
@@ -569,43 +566,47 @@ def refund(
     seller_note: str | None = None,
 ) -> ActionResult:
     """Return captured funds to the buyer (what is left of the capture unless `amount` says less)."""
-    replay = _replayed(idempotency_key, payment_id, Kind.REFUND, amount, "Refund")
-    if replay is not None:
-        return replay
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
-    view = payment.view()
-    # Without a choice, the first refundable capture; failing that the latest capture, so the
-    # refusal names the rule that stops it (ten refunds, its ceiling) rather than "none".
-    candidates = rules.refundable_captures(view) or tuple(c for c in view.captures if c.amazon_id)[-1:]
-    target = view.find(capture_id) if capture_id else (candidates[0] if candidates else None)
-    if capture_id and target is None:
-        return ActionResult(Outcome.REFUSED, f"This order has no capture {capture_id}.")
-    if target is None or target.amazon_id is None:
-        return ActionResult(Outcome.REFUSED, "This order has no completed capture to refund.")
-    if amount is None:
-        amount = rules.left_to_refund(view, target)
-        if not amount.is_positive:
-            room = rules.refund_room(view, target)
-            return ActionResult(
-                Outcome.REFUSED,
-                f"Nothing is left to refund of capture {target.amazon_id}: its {target.amount} is refunded "
-                f"or being refunded. To refund more (Amazon's allowance: up to {room}), give the amount.",
-            )
 
-    def check(locked: PaymentView) -> None:
-        rules.check_refund(locked, target.amazon_id, amount)
+    def decide(payment: Payment, view: PaymentView) -> Decision:
+        if capture_id:
+            target = view.find(capture_id)
+            if target is None:
+                raise rules.ActionRefused(f"This order has no capture {capture_id}.")
+        else:
+            # The first refundable capture; failing that the latest capture, so the refusal
+            # names the rule that stops it (ten refunds, its ceiling) rather than "none".
+            candidates = (
+                rules.refundable_captures(view) or tuple(c for c in view.captures if c.amazon_id)[-1:]
+            )
+            if not candidates:
+                raise rules.ActionRefused("This order has no completed capture to refund.")
+            target = candidates[0]
+        total = amount
+        if total is None:
+            total = rules.left_to_refund(view, target)
+            if not total.is_positive:
+                room = rules.refund_room(view, target)
+                raise rules.ActionRefused(
+                    f"Nothing is left to refund of capture {target.amazon_id}: its {target.amount} is "
+                    f"refunded or being refunded. To refund more (Amazon's allowance: up to {room}), "
+                    "give the amount."
+                )
+        rules.check_refund(view, target.amazon_id or "", total)
+        return target.amazon_id or "", total
 
     return _move_money(
         payment_id,
         Kind.REFUND,
-        amount,
-        check=check,
-        parent_amazon_id=target.amazon_id,
+        decide=decide,
+        requested=amount,
         actor=actor,
         operation="Refund",
         idempotency_key=idempotency_key,
         send=lambda client, txn: client.refund(
-            target.amazon_id, refund_reference_id=txn.reference_id, amount=amount, seller_note=seller_note
+            txn.parent_amazon_id,
+            refund_reference_id=txn.reference_id,
+            amount=txn.amount_money,
+            seller_note=seller_note,
         ),
     )
 
@@ -621,28 +622,26 @@ def authorize(
     idempotency_key: str | None = None,
 ) -> ActionResult:
     """Ask Amazon to authorize `amount` on the payment's open order reference."""
+    order_reference_id = ""
 
-    replay = _replayed(idempotency_key, payment_id, Kind.AUTHORIZATION, amount, "Authorize")
-    if replay is not None:
-        return replay
+    def decide(payment: Payment, view: PaymentView) -> Decision:
+        nonlocal order_reference_id
+        rules.check_authorize(view, amount, now=timezone.now())
+        order_reference_id = payment.amazon_order_reference_id
+        return "", amount
 
-    def check(locked: PaymentView) -> None:
-        rules.check_authorize(locked, amount, now=timezone.now())
-
-    payment = Payment.objects.get(pk=payment_id)
     result = _move_money(
         payment_id,
         Kind.AUTHORIZATION,
-        amount,
-        check=check,
-        parent_amazon_id="",
+        decide=decide,
+        requested=amount,
         actor=actor,
         operation="Authorize",
         idempotency_key=idempotency_key,
         send=lambda client, txn: client.authorize(
-            payment.amazon_order_reference_id,
+            order_reference_id,
             authorization_reference_id=txn.reference_id,
-            amount=amount,
+            amount=txn.amount_money,
             seller_note=seller_note,
             transaction_timeout=0 if synchronous else 1440,
             capture_now=capture_now,
