@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from paydesk.amazonpay import services
 from paydesk.amazonpay.models import PaymentEvent
-from paydesk.api import views
 from paydesk.api.models import IdempotentRequest
 from paydesk.api.tokens import create_token
 from tests.web.conftest import _user, add_txn, make_order
@@ -146,19 +146,17 @@ def test_a_crash_in_our_code_frees_the_key_and_the_retry_does_not_capture_twice(
     api, desk, sandbox, monkeypatch
 ):
     order, _, payment = place(sandbox)
-    real = views.ACTIONS["capture"]
+    real = services.run_action
 
     def capture_then_crash(*args, **kwargs):
-        real.run(*args, **kwargs)
+        real(*args, **kwargs)
         raise RuntimeError("crashed after the service ran")
 
-    monkeypatch.setitem(
-        views.ACTIONS, "capture", views.ActionSpec("capture", real.fields, capture_then_crash)
-    )
+    monkeypatch.setattr(services, "run_action", capture_then_crash)
     crashed = api.act(order.number, "capture", key="k-crash")
     assert_problem(crashed, 500)
     assert not IdempotentRequest.objects.filter(key="k-crash").exists()
-    monkeypatch.setitem(views.ACTIONS, "capture", real)
+    monkeypatch.setattr(services, "run_action", real)
     retried = api.act(order.number, "capture", key="k-crash")
     # The payment service kept the key on its capture: the retry is that capture, not a new one.
     assert retried.status_code == 200 and retried.json()["outcome"] == "done"
@@ -180,15 +178,15 @@ def test_a_second_copy_arriving_while_the_first_runs_gets_409_then_the_replay(
     api, desk, sandbox, monkeypatch
 ):
     order, _, payment = place(sandbox)
-    real = views.ACTIONS["capture"]
+    real = services.run_action
     inside, release = threading.Event(), threading.Event()
 
     def held_capture(*args, **kwargs):
         inside.set()
         assert release.wait(DEADLINE)
-        return real.run(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setitem(views.ACTIONS, "capture", views.ActionSpec("capture", real.fields, held_capture))
+    monkeypatch.setattr(services, "run_action", held_capture)
     results: list = [None]
     first = threading.Thread(
         target=_in_thread, args=(lambda: api.act(order.number, "capture", key="race"), results, 0)
@@ -210,14 +208,14 @@ def test_a_second_copy_arriving_while_the_first_runs_gets_409_then_the_replay(
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_copies_of_one_request_run_the_action_once(api, desk, sandbox, monkeypatch):
     order, _, payment = place(sandbox)
-    real = views.ACTIONS["capture"]
+    real = services.run_action
     calls = []
 
     def counted_capture(*args, **kwargs):
         calls.append(1)
-        return real.run(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setitem(views.ACTIONS, "capture", views.ActionSpec("capture", real.fields, counted_capture))
+    monkeypatch.setattr(services, "run_action", counted_capture)
     copies = 6
     start = threading.Barrier(copies)
     results: list = [None] * copies

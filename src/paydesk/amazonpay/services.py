@@ -1111,6 +1111,40 @@ def _take_buyer_details(order: Order, oro: amazon.OrderReference) -> None:
         order.save(update_fields=changed)
 
 
+# --- one entry for every order action (the order page, the API, bulk) -------------------------
+
+
+def run_action(
+    action: rules.Action,
+    payment_id: int,
+    *,
+    actor: Actor,
+    target: str | None = None,
+    amount: Money | None = None,
+    idempotency_key: str | None = None,
+) -> ActionResult:
+    """Run one "Amazon Pay available order action" by name. `target` is the authorization
+    (capture, void) or capture (refund) it acts on; `amount` where Amazon takes one."""
+    if action == rules.Action.CAPTURE:
+        return capture(
+            payment_id, authorization_id=target, amount=amount, actor=actor, idempotency_key=idempotency_key
+        )
+    if action == rules.Action.VOID:
+        return void(payment_id, authorization_id=target, actor=actor)
+    if action == rules.Action.REFUND:
+        return refund(
+            payment_id, capture_id=target, amount=amount, actor=actor, idempotency_key=idempotency_key
+        )
+    if action in (rules.Action.AUTHORIZE, rules.Action.REAUTHORIZE):
+        # One service call for both: authorize what is still owed (or `amount`).
+        return authorize_more(payment_id, amount=amount, actor=actor, idempotency_key=idempotency_key)
+    if action == rules.Action.CLOSE:
+        return close_order_reference(payment_id, actor=actor)
+    if action == rules.Action.CANCEL:
+        return cancel_order_reference(payment_id, actor=actor)
+    return refresh(payment_id, actor=actor)
+
+
 # --- bulk: the same action on many orders -------------------------------------------------------
 
 BULK_LIMIT = 100

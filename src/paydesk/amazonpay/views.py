@@ -57,7 +57,9 @@ def order_action(request, number: str, action: str):
         except MoneyError:
             messages.error(request, f"“{request.POST['amount']}” is not an amount in {payment.currency}.")
             return redirect("orders:detail", number=number)
-    result = _run(act, payment.pk, actor=actor, target=target, amount=amount, key=key)
+    result = services.run_action(
+        act, payment.pk, actor=actor, target=target, amount=amount, idempotency_key=key
+    )
     messages.add_message(request, _LEVEL.get(result.outcome, messages.INFO), result.message)
     return redirect("orders:detail", number=number)
 
@@ -85,25 +87,6 @@ def bulk_action(request):
             "cut": len(set(numbers)) > services.BULK_LIMIT,
         },
     )
-
-
-def _run(act: Action, payment_id: int, *, actor, target, amount, key) -> services.ActionResult:
-    """The one place an order action name becomes a service call (the API uses it too)."""
-    if act == Action.CAPTURE:
-        return services.capture(
-            payment_id, authorization_id=target, amount=amount, actor=actor, idempotency_key=key
-        )
-    if act == Action.VOID:
-        return services.void(payment_id, authorization_id=target, actor=actor)
-    if act == Action.REFUND:
-        return services.refund(payment_id, capture_id=target, amount=amount, actor=actor, idempotency_key=key)
-    if act in (Action.AUTHORIZE, Action.REAUTHORIZE):
-        return services.authorize_more(payment_id, amount=amount, actor=actor, idempotency_key=key)
-    if act == Action.CLOSE:
-        return services.close_order_reference(payment_id, actor=actor)
-    if act == Action.CANCEL:
-        return services.cancel_order_reference(payment_id, actor=actor)
-    return services.refresh(payment_id, actor=actor)
 
 
 @login_required

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,6 +19,7 @@ from paydesk.api.openapi import document
 from paydesk.api.problems import ApiProblem
 from paydesk.orders.models import Order
 from paydesk.orders.search import OrderFilters, page_of
+from paydesk.payments.actions import Action
 from paydesk.payments.money import Money
 
 ORDER_NUMBER = re.compile(r"^[^\x00-\x1f\x7f]{1,32}$")
@@ -113,56 +113,23 @@ def order_events(request: HttpRequest, number: str) -> HttpResponse:
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """One POST /orders/{number}/actions/{name}: its body fields and the service call."""
+    """One POST /orders/{number}/actions/{name}: the body fields it takes."""
 
-    name: str
+    action: Action
     fields: tuple[str, ...]
-    run: Callable[..., services.ActionResult]
-
-
-def _capture(payment, *, actor, amount, target, key):
-    return services.capture(
-        payment.pk, authorization_id=target, amount=amount, actor=actor, idempotency_key=key
-    )
-
-
-def _refund(payment, *, actor, amount, target, key):
-    return services.refund(payment.pk, capture_id=target, amount=amount, actor=actor, idempotency_key=key)
-
-
-def _void(payment, *, actor, amount, target, key):
-    return services.void(payment.pk, authorization_id=target, actor=actor)
-
-
-def _authorize(payment, *, actor, amount, target, key):
-    # Authorize and Reauthorize are one service call: it authorizes what is still owed (or
-    # `amount`), whether or not an earlier authorization was lost.
-    return services.authorize_more(payment.pk, amount=amount, actor=actor, idempotency_key=key)
-
-
-def _refresh(payment, *, actor, amount, target, key):
-    return services.refresh(payment.pk, actor=actor)
-
-
-def _close(payment, *, actor, amount, target, key):
-    return services.close_order_reference(payment.pk, actor=actor)
-
-
-def _cancel(payment, *, actor, amount, target, key):
-    return services.cancel_order_reference(payment.pk, actor=actor)
 
 
 ACTIONS: dict[str, ActionSpec] = {
-    spec.name: spec
+    spec.action.value: spec
     for spec in (
-        ActionSpec("capture", ("amount", "target"), _capture),
-        ActionSpec("void", ("target",), _void),
-        ActionSpec("refund", ("amount", "target"), _refund),
-        ActionSpec("refresh", (), _refresh),
-        ActionSpec("authorize", ("amount",), _authorize),
-        ActionSpec("reauthorize", ("amount",), _authorize),
-        ActionSpec("close", (), _close),
-        ActionSpec("cancel", (), _cancel),
+        ActionSpec(Action.CAPTURE, ("amount", "target")),
+        ActionSpec(Action.VOID, ("target",)),
+        ActionSpec(Action.REFUND, ("amount", "target")),
+        ActionSpec(Action.REFRESH, ()),
+        ActionSpec(Action.AUTHORIZE, ("amount",)),
+        ActionSpec(Action.REAUTHORIZE, ("amount",)),
+        ActionSpec(Action.CLOSE, ()),
+        ActionSpec(Action.CANCEL, ()),
     )
 }
 
@@ -229,12 +196,13 @@ def order_action(request: HttpRequest, number: str, action: str) -> HttpResponse
             headers={"Retry-After": "2"},
         )
     try:
-        result = spec.run(
-            payment,
+        result = services.run_action(
+            spec.action,
+            payment.pk,
             actor=services.Actor(Source.API, user.get_username()),
             amount=amount,
             target=fields.get("target"),
-            key=idempotency.service_key(user.pk, key),
+            idempotency_key=idempotency.service_key(user.pk, key),
         )
         status, document, content_type = _action_reply(result, order)
     except BaseException:
