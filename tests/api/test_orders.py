@@ -240,3 +240,8 @@ def test_an_event_carries_its_amount_as_money_and_empty_fields_as_null(api, capt
 @pytest.mark.parametrize("after", ["abc", "0", "99999999999999999999", "123"])
 def test_a_bad_history_cursor_is_400(api, captured_order, after):
     assert_problem(api.get("/orders/1001/events", {"after": after}), 400, field="after")
+
+
+def test_an_empty_status_is_refused_like_any_unknown_one(api, desk, sandbox):
+    body = assert_problem(api.get("/orders?status="), 400)
+    assert body["field"] == "status"

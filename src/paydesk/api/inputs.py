@@ -90,8 +90,10 @@ class OrderQuery:
 
 
 def order_query(params: QueryDict) -> OrderQuery:
-    status = params.get("status", "")
-    if status and status not in OrderStatus._value2member_map_:
+    status = params.get("status")
+    # Present means one of the statuses: `status=` (empty) is refused like any other unknown
+    # value, as the OpenAPI document's enum says, rather than read as "no filter".
+    if status is not None and status not in OrderStatus._value2member_map_:
         raise invalid("status", f"status must be one of: {', '.join(s.value for s in OrderStatus)}.")
     text = params.get("q", "")
     if len(text) > MAX_TEXT_SEARCH or _CONTROL.search(text):
@@ -100,7 +102,7 @@ def order_query(params: QueryDict) -> OrderQuery:
     if after and before:
         raise invalid("before", "Send either after or before, not both.")
     return OrderQuery(
-        status=status,
+        status=status or "",
         date_from=_date(params, "from"),
         date_to=_date(params, "to"),
         text=text,
