@@ -5,6 +5,9 @@ DATABASE_URL       e.g. postgres://user:pass@127.0.0.1:5432/paydesk (default: SQ
 PAYDESK_SECRET_KEY Django's secret key (default: generated once into the data dir)
 PAYDESK_DEBUG      "1" for Django's debug pages (never in production)
 PAYDESK_ALLOWED_HOSTS  comma-separated host names (default: localhost,127.0.0.1)
+PAYDESK_BEHIND_TLS_PROXY  "1" when a TLS proxy in front sets X-Forwarded-Proto: secure cookies,
+                   and the proxy's word that the request came over https (CSRF checks the origin)
+PAYDESK_CSRF_TRUSTED_ORIGINS  comma-separated origins such as https://desk.example.com
 """
 
 from __future__ import annotations
@@ -124,6 +127,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Served from the packages themselves by WhiteNoise (no collectstatic step to forget).
 WHITENOISE_USE_FINDERS = True
+
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("PAYDESK_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+if os.environ.get("PAYDESK_BEHIND_TLS_PROXY") == "1":
+    # Only behind a proxy that sets (and overwrites) X-Forwarded-Proto: otherwise a client
+    # could claim https itself.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
