@@ -169,3 +169,37 @@ def test_the_largest_single_refund_depends_on_the_currency():
     check_refund(p, "S03-1-1-C1", yen(10_000_000))  # 150,000 is the USD/GBP/EUR figure, not JPY's
     with pytest.raises(ActionRefused, match="over 10000000 JPY in one go"):
         check_refund(p, "S03-1-1-C1", yen(10_000_001))
+
+
+def test_a_capture_plan_picks_the_open_authorization_and_its_full_amount():
+    from paydesk.payments.actions import plan_capture
+
+    p = payment(
+        auth("Closed", amount="30.00", reason="MaxCapturesProcessed"),
+        capture(amount="30.00"),
+        auth("Open", amount="70.00", n=2),
+    )
+    chosen, amount = plan_capture(p, None, None, now=NOW)
+    assert chosen.amazon_id == f"{ORO}-A000002" and amount == usd("70.00")
+    assert plan_capture(p, None, usd("20.00"), now=NOW)[1] == usd("20.00")
+    with pytest.raises(ActionRefused, match="no authorization S01-9"):
+        plan_capture(p, "S01-9999999-9999999-A000001", None, now=NOW)
+    with pytest.raises(ActionRefused, match="closed"):  # the one asked for is captured already
+        plan_capture(p, A1, None, now=NOW)
+    expired = payment(auth("Open", expires_in_days=-1))
+    with pytest.raises(ActionRefused, match="expired"):  # no capturable one: the latest says why
+        plan_capture(expired, None, None, now=NOW)
+
+
+def test_a_refund_plan_refunds_what_is_left_or_says_how_to_use_the_allowance():
+    from paydesk.payments.actions import plan_refund
+
+    p = payment(auth("Closed"), capture(amount="100.00"), refund("Completed", "40.00"))
+    chosen, amount = plan_refund(p, None, None)
+    assert chosen.amazon_id == C1 and amount == usd("60.00")
+    full = payment(auth("Closed"), capture(amount="100.00"), refund("Pending", "100.00"))
+    with pytest.raises(ActionRefused, match=r"Nothing is left to refund.*up to 15\.00 USD"):
+        plan_refund(full, None, None)
+    assert plan_refund(full, None, usd("15.00"))[1] == usd("15.00")
+    with pytest.raises(ActionRefused, match="no completed capture"):
+        plan_refund(payment(auth("Open")), None, None)

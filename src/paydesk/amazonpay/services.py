@@ -520,23 +520,7 @@ def capture(
     """Collect an open authorization (the full authorized amount unless `amount` says less)."""
 
     def decide(payment: Payment, view: PaymentView) -> Decision:
-        now = timezone.now()
-        if authorization_id:
-            authorization = view.find(authorization_id)
-            if authorization is None:
-                raise rules.ActionRefused(f"This order has no authorization {authorization_id}.")
-        else:
-            # The first capturable authorization; failing that the latest one, so the refusal
-            # says why it cannot be captured (expired, closed...).
-            candidates = (
-                rules.capturable_authorizations(view, now=now)
-                or tuple(a for a in view.authorizations if a.amazon_id)[-1:]
-            )
-            if not candidates:
-                raise rules.ActionRefused("This order has no open authorization to capture.")
-            authorization = candidates[0]
-        total = amount or authorization.amount
-        rules.check_capture(view, authorization.amazon_id or "", total, now=now)
+        authorization, total = rules.plan_capture(view, authorization_id, amount, now=timezone.now())
         return authorization.amazon_id or "", total
 
     return _move_money(
@@ -568,31 +552,8 @@ def refund(
     """Return captured funds to the buyer (what is left of the capture unless `amount` says less)."""
 
     def decide(payment: Payment, view: PaymentView) -> Decision:
-        if capture_id:
-            target = view.find(capture_id)
-            if target is None:
-                raise rules.ActionRefused(f"This order has no capture {capture_id}.")
-        else:
-            # The first refundable capture; failing that the latest capture, so the refusal
-            # names the rule that stops it (ten refunds, its ceiling) rather than "none".
-            candidates = (
-                rules.refundable_captures(view) or tuple(c for c in view.captures if c.amazon_id)[-1:]
-            )
-            if not candidates:
-                raise rules.ActionRefused("This order has no completed capture to refund.")
-            target = candidates[0]
-        total = amount
-        if total is None:
-            total = rules.left_to_refund(view, target)
-            if not total.is_positive:
-                room = rules.refund_room(view, target)
-                raise rules.ActionRefused(
-                    f"Nothing is left to refund of capture {target.amazon_id}: its {target.amount} is "
-                    f"refunded or being refunded. To refund more (Amazon's allowance: up to {room}), "
-                    "give the amount."
-                )
-        rules.check_refund(view, target.amazon_id or "", total)
-        return target.amazon_id or "", total
+        capture, total = rules.plan_refund(view, capture_id, amount)
+        return capture.amazon_id or "", total
 
     return _move_money(
         payment_id,

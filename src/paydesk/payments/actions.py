@@ -310,6 +310,55 @@ def check_cancel(payment: Payment) -> None:
         )
 
 
+def plan_capture(
+    payment: Payment, authorization_id: str | None, amount: Money | None, *, now: datetime
+) -> tuple[Transaction, Money]:
+    """Which authorization a Capture collects and how much: the one asked for, else the first
+    capturable one (else the latest, so the refusal says why it cannot be captured); the full
+    authorized amount unless `amount` says less. Raises `ActionRefused`."""
+    if authorization_id:
+        authorization = payment.find(authorization_id)
+        if authorization is None:
+            raise ActionRefused(f"This order has no authorization {authorization_id}.")
+    else:
+        candidates = (
+            capturable_authorizations(payment, now=now)
+            or tuple(a for a in payment.authorizations if a.amazon_id)[-1:]
+        )
+        if not candidates:
+            raise ActionRefused("This order has no open authorization to capture.")
+        authorization = candidates[0]
+    total = amount or authorization.amount
+    check_capture(payment, authorization.amazon_id or "", total, now=now)
+    return authorization, total
+
+
+def plan_refund(payment: Payment, capture_id: str | None, amount: Money | None) -> tuple[Transaction, Money]:
+    """Which capture a Refund returns money from and how much: the one asked for, else the first
+    refundable one (else the latest, so the refusal names the rule that stops it); what is left
+    of it unless `amount` says otherwise. Raises `ActionRefused`."""
+    if capture_id:
+        capture = payment.find(capture_id)
+        if capture is None:
+            raise ActionRefused(f"This order has no capture {capture_id}.")
+    else:
+        candidates = refundable_captures(payment) or tuple(c for c in payment.captures if c.amazon_id)[-1:]
+        if not candidates:
+            raise ActionRefused("This order has no completed capture to refund.")
+        capture = candidates[0]
+    total = amount
+    if total is None:
+        total = left_to_refund(payment, capture)
+        if not total.is_positive:
+            raise ActionRefused(
+                f"Nothing is left to refund of capture {capture.amazon_id}: its {capture.amount} is "
+                f"refunded or being refunded. To refund more (Amazon's allowance: up to "
+                f"{refund_room(payment, capture)}), give the amount."
+            )
+    check_refund(payment, capture.amazon_id or "", total)
+    return capture, total
+
+
 def check_void(payment: Payment, authorization_id: str) -> None:
     _check_not_awaiting_sync(payment)
     authorization = _find(payment, authorization_id, Kind.AUTHORIZATION)
