@@ -67,10 +67,33 @@ def flow(sandbox: Sandbox, amazon: AmazonPayClient) -> dict[str, str]:
 
 
 def by_type(messages: list[Received]) -> dict[str, list[Received]]:
+    """Notifications by type, each type in the order the sandbox made them: SNS (and the
+    sandbox's parallel senders) may deliver them in any order, so arrival order means nothing."""
     grouped: dict[str, list[Received]] = {}
     for received in messages:
         grouped.setdefault(received.message()["NotificationType"], []).append(received)
+    for group in grouped.values():
+        group.sort(key=_made_at)
     return grouped
+
+
+# A state's place in its machine: breaks ties between notifications made in the same millisecond.
+_STATE_RANK = {
+    "Draft": 0,
+    "Pending": 1,
+    "Open": 2,
+    "Suspended": 2,
+    "Completed": 3,
+    "Declined": 3,
+    "Closed": 4,
+}
+
+
+def _made_at(received: Received) -> tuple[str, int]:
+    data = notification_data(received)
+    updated = max((e.text or "") for e in data.iter(f"{IPN_NAMESPACE}LastUpdateTimestamp"))
+    state = next((e.text or "" for e in data.iter(f"{IPN_NAMESPACE}State")), "")
+    return updated, _STATE_RANK.get(state, 0)
 
 
 def test_every_state_change_arrives_as_a_signed_sns_notification(
