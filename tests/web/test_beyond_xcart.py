@@ -184,3 +184,16 @@ def test_refusals_name_what_was_asked_for(desk, sandbox):
     nothing_left = services.refund(payment.pk, actor=STAFF)
     assert nothing_left.outcome == Outcome.REFUSED
     assert "Nothing is left to refund" in nothing_left.message and "give the amount" in nothing_left.message
+
+
+def test_marking_a_paid_order_shipped_makes_it_completed_and_refund_stays_on_offer(
+    client, operator, desk, sandbox
+):
+    order, _, payment = place(sandbox)
+    services.capture(payment.pk, actor=STAFF)
+    client.force_login(operator)
+    page = client.post(f"/orders/{order.number}/fulfilled/", follow=True).content.decode()
+    assert "Order marked fulfilled" in page
+    assert status_of(order) == "completed"
+    assert 'data-action="refund"' in page  # the seeds: Refund shows for Processed or Completed
+    assert 'data-action="fulfilled"' not in page

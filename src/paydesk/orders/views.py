@@ -3,8 +3,10 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from paydesk.amazonpay.attention import KINDS as ATTENTION
 from paydesk.amazonpay.panel import payment_panel
@@ -68,3 +70,18 @@ def order_detail(request, number: str):
     }
     context.update(payment_panel(order))
     return render(request, "orders/detail.html", context)
+
+
+@login_required
+@permission_required("orders.operate_payments", raise_exception=True)
+@require_POST
+def mark_fulfilled(request, number: str):
+    """The goods went out: a paid order becomes Completed (X-Cart's word for paid and shipped)."""
+    from paydesk.amazonpay import services
+    from paydesk.amazonpay.models import Payment
+
+    order = get_object_or_404(Order, number=number)
+    payment = get_object_or_404(Payment, order=order)
+    result = services.mark_fulfilled(payment.pk, actor=services.Actor.staff(request.user))
+    messages.success(request, result.message)
+    return redirect("orders:detail", number=number)
