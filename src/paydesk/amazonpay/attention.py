@@ -23,10 +23,17 @@ def late(now: datetime) -> QuerySet[Transaction]:
     condition = Q(state=UNKNOWN, requested_at__lt=now - UNKNOWN_SETTLES_WITHIN)
     for kind, expected in EXPECTED_DECISION.items():
         condition |= Q(kind=kind.value, state=PENDING, requested_at__lt=now - expected)
-    return Transaction.objects.filter(condition)
+    # The first filter says nothing the OR does not, on purpose: it is one range of txn_state_idx.
+    # Given only the OR, PostgreSQL planned each branch alone and, for the refund one, intersected
+    # with every refund in the table (bench/order_pages.py --explain: 7 of 14 ms).
+    soonest = min([UNKNOWN_SETTLES_WITHIN, *EXPECTED_DECISION.values()])
+    return Transaction.objects.filter(state__in=[PENDING, UNKNOWN], requested_at__lt=now - soonest).filter(
+        condition
+    )
 
 
 def expiring(now: datetime) -> QuerySet[Transaction]:
+    # Served by the partial index txn_expiring_idx (open authorizations by expiry).
     return Transaction.objects.filter(
         kind="authorization", state=OPEN, expires_at__gt=now, expires_at__lte=now + EXPIRY_WARNING
     )
