@@ -6,6 +6,8 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.views.decorators.http import require_POST
 
 from paydesk.amazonpay.attention import KINDS as ATTENTION
@@ -20,6 +22,29 @@ def _date(value: str) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+def list_row(order: Order) -> dict[str, str]:
+    """One order as the list shows it, every value ready to print.
+
+    The template only prints these strings, because Django's template engine is slow at
+    everything else: resolving attributes of model instances, `{% url %}` and `|date` per row
+    took a 50-row page from 9 to 19 ms (profiled: two thirds of the page). A dict, not an
+    object, because the engine tries `row["key"]` first and an exception per lookup is dear.
+    """
+    payment = getattr(order, "amazon_payment", None)
+    return {
+        "number": order.number,
+        "url": reverse("orders:detail", args=[order.number]),
+        "placed": timezone.localtime(order.placed_at).strftime("%Y-%m-%d %H:%M"),
+        "name": order.customer_name,
+        "email": order.customer_email,
+        "method": order.get_payment_method_display(),
+        "reference": (payment.amazon_order_reference_id if payment else "") or "—",
+        "status": order.status,
+        "status_label": order.get_status_display(),
+        "total": f"{formats.localize(order.total)} {order.currency}",
+    }
 
 
 @login_required
@@ -45,6 +70,7 @@ def order_list(request):
         {
             "section": "orders",
             "page": page,
+            "rows": [list_row(order) for order in page.orders],
             "filters": filters,
             "statuses": list(OrderStatus),
             "attention_kinds": ATTENTION,
