@@ -67,7 +67,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         status=query.status, date_from=query.date_from, date_to=query.date_to, text=query.text
     )
     orders = filters.apply(Order.objects.select_related("amazon_payment"))
-    page = page_of(orders, after=query.after, before=query.before, size=query.limit)
+    page = page_of(orders, after=query.after, before=query.before, size=query.limit, window=filters.window)
     return JsonResponse(
         {
             "orders": [representations.order_summary(o) for o in page.orders],

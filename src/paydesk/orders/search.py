@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -23,16 +23,31 @@ _ORDER_REFERENCE = re.compile(r"^[PS]\d{2}-[\d-]*$", re.IGNORECASE)
 _ORDER_NUMBER = re.compile(r"^#?\d[\w-]*$")
 
 
+# Name searches look in this many days back from the page's start first (see page_of).
+NAME_SEARCH_WINDOW = timedelta(days=30)
+
+
+def search_kind(text: str) -> str:
+    """What the search box's text looks like: "reference", "email", "number" or "name"."""
+    text = text.strip()
+    if _ORDER_REFERENCE.match(text):
+        return "reference"
+    if "@" in text:
+        return "email"
+    if _ORDER_NUMBER.match(text):
+        return "number"
+    return "name"
+
+
 def text_filter(text: str) -> Q:
     """The condition for the search box: order number, e-mail, Amazon reference id or name."""
     text = text.strip()
-    if _ORDER_REFERENCE.match(text):
-        return Q(amazon_payment__amazon_order_reference_id__startswith=text.upper())
-    if "@" in text:
-        return Q(customer_email__startswith=text.lower())
-    if _ORDER_NUMBER.match(text):
-        return Q(number__startswith=text.lstrip("#"))
-    return Q(customer_name__icontains=text)
+    return {
+        "reference": lambda: Q(amazon_payment__amazon_order_reference_id__startswith=text.upper()),
+        "email": lambda: Q(customer_email__startswith=text.lower()),
+        "number": lambda: Q(number__startswith=text.lstrip("#")),
+        "name": lambda: Q(customer_name__icontains=text),
+    }[search_kind(text)]()
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,11 @@ class OrderFilters:
             orders = orders.filter(text_filter(self.text))
         return orders
 
+    @property
+    def window(self) -> timedelta | None:
+        """The window `page_of` should look in first: name searches only."""
+        return NAME_SEARCH_WINDOW if self.text.strip() and search_kind(self.text) == "name" else None
+
 
 def encode_cursor(order: Order) -> str:
     raw = f"{order.placed_at.isoformat()}|{order.pk}".encode()
@@ -86,23 +106,39 @@ class Page:
     older: str | None  # cursor for the page after (older orders), if any
 
 
-def page_of(orders: QuerySet[Order], *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> Page:
+def page_of(
+    orders: QuerySet[Order],
+    *,
+    after: str = "",
+    before: str = "",
+    size: int = PAGE_SIZE,
+    window: timedelta | None = None,
+) -> Page:
     """One page, newest first; `after`/`before` are cursors from a previous page's links.
 
     The plain `placed_at <=`/`>=` bound repeats what the OR already says, on purpose: the planner
     cannot start an index scan at an OR, so without it PostgreSQL walks the index from the newest
     (or oldest) order to the cursor - a page deep in a million orders took over 100 ms that way
     (bench/order_pages.py); with it the scan starts at the cursor.
+
+    `window` (name searches): look for the page's rows within that span of time from where the
+    page starts first, and past it only if the page is not full. A substring of a name can match
+    a thousandth of the orders or a hundredth, and PostgreSQL cannot tell which before it runs:
+    guessing "few" it fetched all 16,000 matches of a common surname through the trigram index to
+    sort them (200-290 ms on a million orders), guessing "many" it walked the whole date index for
+    a rare one (400 ms). Within a window either guess costs little; past it, a name that did not
+    fill the page in the window is rare, and the trigram index serves it.
     """
     before_key = decode_cursor(before) if before else None
     after_key = decode_cursor(after) if after else None
     if before_key:
         placed, pk = before_key
-        rows = list(
+        newer = (
             orders.filter(placed_at__gte=placed)
             .filter(Q(placed_at__gt=placed) | Q(placed_at=placed, pk__gt=pk))
-            .order_by("placed_at", "id")[: size + 1]
+            .order_by("placed_at", "id")
         )
+        rows = _first(newer, size + 1, window, start=placed, forward_in_time=True)
         more_newer = len(rows) > size
         rows = list(reversed(rows[:size]))
         return Page(
@@ -110,12 +146,14 @@ def page_of(orders: QuerySet[Order], *, after: str = "", before: str = "", size:
             encode_cursor(rows[0]) if more_newer and rows else None,
             encode_cursor(rows[-1]) if rows else None,
         )
+    start = timezone.now()
     if after_key:
         placed, pk = after_key
+        start = placed
         orders = orders.filter(placed_at__lte=placed).filter(
             Q(placed_at__lt=placed) | Q(placed_at=placed, pk__lt=pk)
         )
-    rows = list(orders.order_by("-placed_at", "-id")[: size + 1])
+    rows = _first(orders.order_by("-placed_at", "-id"), size + 1, window, start=start, forward_in_time=False)
     more_older = len(rows) > size
     rows = rows[:size]
     return Page(
@@ -123,3 +161,22 @@ def page_of(orders: QuerySet[Order], *, after: str = "", before: str = "", size:
         encode_cursor(rows[0]) if after_key and rows else None,
         encode_cursor(rows[-1]) if more_older else None,
     )
+
+
+def _first(
+    ordered: QuerySet[Order], count: int, window: timedelta | None, *, start: datetime, forward_in_time: bool
+) -> list[Order]:
+    """The first `count` rows of `ordered` (sorted by placed_at, away from `start`); with a
+    `window`, two queries split at start +/- window, the second only when the first falls short."""
+    if window is None:
+        return list(ordered[:count])
+    if forward_in_time:
+        edge = start + window
+        near, far = Q(placed_at__lt=edge), Q(placed_at__gte=edge)
+    else:
+        edge = start - window
+        near, far = Q(placed_at__gte=edge), Q(placed_at__lt=edge)
+    rows = list(ordered.filter(near)[:count])
+    if len(rows) < count:
+        rows += list(ordered.filter(far)[: count - len(rows)])
+    return rows

@@ -60,7 +60,9 @@ def order_list(request):
         attention=params.get("attention", "") if params.get("attention", "") in ATTENTION else "",
     )
     orders = filters.apply(Order.objects.select_related("amazon_payment"))
-    page = page_of(orders, after=params.get("after", ""), before=params.get("before", ""))
+    page = page_of(
+        orders, after=params.get("after", ""), before=params.get("before", ""), window=filters.window
+    )
     query = params.copy()
     for key in ("after", "before"):
         query.pop(key, None)
