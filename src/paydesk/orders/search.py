@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import DurationField, F, Q, QuerySet, Value
 from django.utils import timezone
 
 from paydesk.orders.models import Order
@@ -178,5 +178,12 @@ def _first(
         near, far = Q(placed_at__gte=edge), Q(placed_at__lt=edge)
     rows = list(ordered.filter(near)[:count])
     if len(rows) < count:
-        rows += list(ordered.filter(far)[: count - len(rows)])
+        # Past the window the name is rare (it did not fill the page within it): the right plan
+        # fetches its few matches through the trigram index and sorts them. PostgreSQL may guess
+        # "common" from its statistics and walk the date index through every older order instead
+        # (a full name: 170-310 ms on a million orders); ordering by an expression that index
+        # cannot give rules that plan out. Same order: adding zero changes no placed_at.
+        moment = F("placed_at") + Value(timedelta(0), output_field=DurationField())
+        order = (moment.asc(), "id") if forward_in_time else (moment.desc(), "-id")
+        rows += list(ordered.filter(far).order_by(*order)[: count - len(rows)])
     return rows
