@@ -135,6 +135,15 @@ def receive(
     return _claim_and_apply(row, message.message_id, obj)
 
 
+# What a request's row learns after it was stored. The raw request (received_at, remote_addr,
+# headers, body, body_size) is written once, before anything reads it, and never again.
+_FINDINGS = [
+    f.name
+    for f in Notification._meta.concrete_fields
+    if f.name not in ("id", "received_at", "remote_addr", "headers", "body", "body_size")
+]
+
+
 def _printable(text: str) -> str:
     # PostgreSQL text cannot hold NUL; whatever arrives is kept, visibly escaped.
     return text.replace("\x00", "\\x00")
@@ -144,7 +153,7 @@ def _close(row: Notification, status: int, verdict: Verdict, reason: str, detail
     row.verdict = verdict
     row.reason = str(reason)[:64]
     row.detail = detail
-    row.save()
+    row.save(update_fields=_FINDINGS)
     if verdict in (Verdict.REJECTED, Verdict.MALFORMED):
         log.warning("IPN %s refused (%s): %s", row.pk, reason, detail)
     return Answer(status, row)
@@ -192,7 +201,7 @@ def _claim_and_apply(row: Notification, message_id: str, obj) -> Answer:
                 row.detail = f"{row.notification_type}: not used by Paydesk."
             else:
                 _apply(row, obj, oro_id)
-            row.save()
+            row.save(update_fields=_FINDINGS)
     except IntegrityError:
         row.message_id = None
         row.payment = None
