@@ -181,7 +181,7 @@ def _first(
         # Past the window the name is rare (it did not fill the page within it): the right plan
         # fetches its few matches through the trigram index and sorts them. PostgreSQL may guess
         # "common" from its statistics and walk the date index through every older order instead
-        # (a full name: 170-310 ms on a million orders); ordering by an expression that index
+        # (a full name: 170-340 ms on a million orders); ordering by an expression that index
         # cannot give rules that plan out. Same order: adding zero changes no placed_at.
         moment = F("placed_at") + Value(timedelta(0), output_field=DurationField())
         order = (moment.asc(), "id") if forward_in_time else (moment.desc(), "-id")
