@@ -123,11 +123,12 @@ def captured_sql(client, url: str, params: dict[str, str]) -> list[str]:
     return [q["sql"] for q in queries.captured_queries]
 
 
+def _is_page_query(statement: str) -> bool:
+    return statement.startswith("SELECT") and 'FROM "orders_order"' in statement and "LIMIT" in statement
+
+
 def _page_query(sql: list[str]) -> str | None:
-    for statement in sql:
-        if statement.startswith("SELECT") and 'FROM "orders_order"' in statement and "LIMIT" in statement:
-            return statement
-    return None
+    return next((statement for statement in sql if _is_page_query(statement)), None)
 
 
 def explain(statement: str) -> tuple[str, float, list[str]]:
@@ -227,6 +228,9 @@ def measure(args: argparse.Namespace) -> None:
         sql = captured_sql(client, f"/orders/{bulk_orders.order_number(samples.index(rng))}/", {})
         print(f"    {len(sql)} queries per order page")
 
+        if args.names:
+            name_sweep(client, rng, args.names)
+
         print("\n  Django admin's default changelist on the same table (for comparison):")
         admin = "/django-admin/orders/order/"
         sql = captured_sql(client, admin, {})
@@ -244,6 +248,28 @@ def measure(args: argparse.Namespace) -> None:
             )
 
 
+def name_sweep(client, rng: random.Random, count: int) -> None:
+    """Name searches one by one, in PostgreSQL alone: the planner's guesses, not Django, decide
+    them, so the spread across names is the figure (every distinct full name among `count`
+    random orders, and the surnames among them)."""
+    full = sorted({bulk_orders.customer(rng.randrange(1, 1_000_000))[0] for _ in range(count)})
+    surnames = sorted({name.split()[1] for name in full})
+    for label, names in (("full names", full), ("surnames", surnames)):
+        timed = []
+        for name in names:
+            statements = [s for s in captured_sql(client, "/orders/", {"q": name}) if _is_page_query(s)]
+            plans = [explain(s) for s in statements]
+            timed.append((sum(executed for _, executed, _ in plans), name, [scans for scans, _, _ in plans]))
+        timed.sort()
+        spent = [t for t, _, _ in timed]
+        print(
+            f"\n  {len(names)} {label}, first page, in PostgreSQL: median {spent[len(spent) // 2]:.1f} ms, "
+            f"p95 {spent[int(len(spent) * 0.95)]:.1f} ms, worst {spent[-1]:.1f} ms"
+        )
+        for took, name, scans in timed[-3:]:
+            print(f"    {took:8.1f} ms  {name}: " + " | ".join(scans))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -255,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--explain", action="store_true", help="print every list query's full plan")
+    parser.add_argument(
+        "--names", type=int, default=0, help="also time the name searches of N random orders, one by one"
+    )
     args = parser.parse_args(argv)
     print(figures.machine())
     measure(args)
