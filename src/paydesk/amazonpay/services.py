@@ -387,7 +387,7 @@ def _begin(
     payment_id: int,
     kind: Kind,
     *,
-    decide: Callable[[Payment, PaymentView], Decision],
+    decide: Callable[[PaymentView], Decision],
     requested: Money | None,
     actor: Actor,
     operation: str,
@@ -401,7 +401,7 @@ def _begin(
             return None, replay
         rows = list(payment.transactions.all())
         try:
-            parent_amazon_id, amount = decide(payment, payment.view(rows))
+            parent_amazon_id, amount = decide(payment.view(rows))
         except rules.ActionRefused as refused:
             _log_event(
                 payment,
@@ -432,7 +432,7 @@ def _move_money(
     payment_id: int,
     kind: Kind,
     *,
-    decide: Callable[[Payment, PaymentView], Decision],
+    decide: Callable[[PaymentView], Decision],
     requested: Money | None,
     actor: Actor,
     operation: str,
@@ -519,7 +519,7 @@ def capture(
 ) -> ActionResult:
     """Collect an open authorization (the full authorized amount unless `amount` says less)."""
 
-    def decide(payment: Payment, view: PaymentView) -> Decision:
+    def decide(view: PaymentView) -> Decision:
         authorization, total = rules.plan_capture(view, authorization_id, amount, now=timezone.now())
         return authorization.amazon_id or "", total
 
@@ -551,7 +551,7 @@ def refund(
 ) -> ActionResult:
     """Return captured funds to the buyer (what is left of the capture unless `amount` says less)."""
 
-    def decide(payment: Payment, view: PaymentView) -> Decision:
+    def decide(view: PaymentView) -> Decision:
         capture, total = rules.plan_refund(view, capture_id, amount)
         return capture.amazon_id or "", total
 
@@ -583,12 +583,9 @@ def authorize(
     idempotency_key: str | None = None,
 ) -> ActionResult:
     """Ask Amazon to authorize `amount` on the payment's open order reference."""
-    order_reference_id = ""
 
-    def decide(payment: Payment, view: PaymentView) -> Decision:
-        nonlocal order_reference_id
+    def decide(view: PaymentView) -> Decision:
         rules.check_authorize(view, amount, now=timezone.now())
-        order_reference_id = payment.amazon_order_reference_id
         return "", amount
 
     result = _move_money(
@@ -600,7 +597,7 @@ def authorize(
         operation="Authorize",
         idempotency_key=idempotency_key,
         send=lambda client, txn: client.authorize(
-            order_reference_id,
+            txn.payment.amazon_order_reference_id,
             authorization_reference_id=txn.reference_id,
             amount=txn.amount_money,
             seller_note=seller_note,

@@ -42,12 +42,14 @@ def search_kind(text: str) -> str:
 def text_filter(text: str) -> Q:
     """The condition for the search box: order number, e-mail, Amazon reference id or name."""
     text = text.strip()
-    return {
-        "reference": lambda: Q(amazon_payment__amazon_order_reference_id__startswith=text.upper()),
-        "email": lambda: Q(customer_email__startswith=text.lower()),
-        "number": lambda: Q(number__startswith=text.lstrip("#")),
-        "name": lambda: Q(customer_name__icontains=text),
-    }[search_kind(text)]()
+    kind = search_kind(text)
+    if kind == "reference":
+        return Q(amazon_payment__amazon_order_reference_id__startswith=text.upper())
+    if kind == "email":
+        return Q(customer_email__startswith=text.lower())
+    if kind == "number":
+        return Q(number__startswith=text.lstrip("#"))
+    return Q(customer_name__icontains=text)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.views.decorators.http import require_POST
 
+from paydesk.amazonpay import services
 from paydesk.amazonpay.attention import KINDS as ATTENTION
+from paydesk.amazonpay.models import Payment
 from paydesk.amazonpay.panel import payment_panel
 from paydesk.orders.models import Order
 from paydesk.orders.search import OrderFilters, page_of
@@ -105,11 +107,7 @@ def order_detail(request, number: str):
 @require_POST
 def mark_fulfilled(request, number: str):
     """The goods went out: a paid order becomes Completed (X-Cart's word for paid and shipped)."""
-    from paydesk.amazonpay import services
-    from paydesk.amazonpay.models import Payment
-
-    order = get_object_or_404(Order, number=number)
-    payment = get_object_or_404(Payment, order=order)
+    payment = get_object_or_404(Payment, order__number=number)
     result = services.mark_fulfilled(payment.pk, actor=services.Actor.staff(request.user))
     messages.success(request, result.message)
     return redirect("orders:detail", number=number)

@@ -316,18 +316,14 @@ def plan_capture(
     """Which authorization a Capture collects and how much: the one asked for, else the first
     capturable one (else the latest, so the refusal says why it cannot be captured); the full
     authorized amount unless `amount` says less. Raises `ActionRefused`."""
-    if authorization_id:
-        authorization = payment.find(authorization_id)
-        if authorization is None:
-            raise ActionRefused(f"This order has no authorization {authorization_id}.")
-    else:
-        candidates = (
-            capturable_authorizations(payment, now=now)
-            or tuple(a for a in payment.authorizations if a.amazon_id)[-1:]
-        )
-        if not candidates:
-            raise ActionRefused("This order has no open authorization to capture.")
-        authorization = candidates[0]
+    authorization = _target(
+        payment,
+        authorization_id,
+        "authorization",
+        eligible=capturable_authorizations(payment, now=now),
+        known=payment.authorizations,
+        none="This order has no open authorization to capture.",
+    )
     total = amount or authorization.amount
     check_capture(payment, authorization.amazon_id or "", total, now=now)
     return authorization, total
@@ -337,15 +333,14 @@ def plan_refund(payment: Payment, capture_id: str | None, amount: Money | None) 
     """Which capture a Refund returns money from and how much: the one asked for, else the first
     refundable one (else the latest, so the refusal names the rule that stops it); what is left
     of it unless `amount` says otherwise. Raises `ActionRefused`."""
-    if capture_id:
-        capture = payment.find(capture_id)
-        if capture is None:
-            raise ActionRefused(f"This order has no capture {capture_id}.")
-    else:
-        candidates = refundable_captures(payment) or tuple(c for c in payment.captures if c.amazon_id)[-1:]
-        if not candidates:
-            raise ActionRefused("This order has no completed capture to refund.")
-        capture = candidates[0]
+    capture = _target(
+        payment,
+        capture_id,
+        "capture",
+        eligible=refundable_captures(payment),
+        known=payment.captures,
+        none="This order has no completed capture to refund.",
+    )
     total = amount
     if total is None:
         total = left_to_refund(payment, capture)
@@ -392,3 +387,25 @@ def check_refund(payment: Payment, capture_id: str, amount: Money) -> None:
             f"Amazon allows refunding at most {limits.ceiling(capture.amount)} of capture {capture_id} "
             f"(the captured {capture.amount} plus Amazon's allowance); {room} is left to refund."
         )
+
+
+def _target(
+    payment: Payment,
+    asked: str | None,
+    noun: str,
+    *,
+    eligible: tuple[Transaction, ...],
+    known: tuple[Transaction, ...],
+    none: str,
+) -> Transaction:
+    """The object an action works on: the one asked for; else the first eligible one; else the
+    latest Amazon knows of, so that the check refuses it with the rule that stops it."""
+    if asked:
+        found = payment.find(asked)
+        if found is None:
+            raise ActionRefused(f"This order has no {noun} {asked}.")
+        return found
+    candidates = eligible or tuple(t for t in known if t.amazon_id)[-1:]
+    if not candidates:
+        raise ActionRefused(none)
+    return candidates[0]
