@@ -37,6 +37,50 @@ def test_a_split_shipment_captures_part_then_authorizes_and_captures_the_rest(de
     assert fresh(payment).view().captured == usd("52.95")
 
 
+def test_authorizing_the_rest_twice_with_one_request_key_authorizes_once_and_repeats_the_result(
+    desk, sandbox
+):
+    _order, _, payment = place(sandbox)  # 52.95 USD
+    services.capture(payment.pk, amount=usd("50.00"), actor=STAFF)
+    first = services.authorize_more(payment.pk, actor=STAFF, idempotency_key="rest-1")
+    again = services.authorize_more(payment.pk, actor=STAFF, idempotency_key="rest-1")
+    assert first.outcome == again.outcome == Outcome.DONE, (first.message, again.message)
+    assert again.transaction_id == first.transaction_id
+    second_authorization = auth_of(payment)
+    assert second_authorization.amount == Decimal("2.95")
+    oro = sandbox.object_state(payment.amazon_order_reference_id)
+    assert len(oro["authorization_ids"]) == 2  # checkout's and the one for the rest
+    other_key = services.authorize_more(payment.pk, actor=STAFF, idempotency_key="rest-2")
+    assert other_key.outcome == Outcome.REFUSED
+    assert other_key.message == "Nothing is left to authorize on this order."
+    assert payment.events.filter(outcome=Outcome.REFUSED, operation="Authorize").count() == 1
+
+
+def test_what_is_still_owed_is_worked_out_under_the_lock_so_a_second_tab_cannot_authorize_it_again(
+    desk, sandbox, monkeypatch
+):
+    _order, _, payment = place(sandbox)  # 52.95 USD: Amazon's allowance would let 2.95 through twice
+    services.capture(payment.pk, amount=usd("50.00"), actor=STAFF)
+    take_the_lock = services.locked_payment
+    first_tab = []
+
+    def another_tab_gets_there_first(payment_id):
+        # The second tab's request is about to take the payment's lock when the first tab's
+        # "Authorize the rest" runs from start to end.
+        monkeypatch.setattr(services, "locked_payment", take_the_lock)
+        first_tab.append(services.authorize_more(payment.pk, actor=STAFF, idempotency_key="tab-1"))
+        return take_the_lock(payment_id)
+
+    monkeypatch.setattr(services, "locked_payment", another_tab_gets_there_first)
+    second_tab = services.authorize_more(payment.pk, actor=STAFF, idempotency_key="tab-2")
+
+    assert first_tab[0].outcome == Outcome.DONE, first_tab[0].message
+    assert second_tab.outcome == Outcome.REFUSED, second_tab.message
+    assert second_tab.message == "Nothing is left to authorize on this order."
+    oro = sandbox.object_state(payment.amazon_order_reference_id)
+    assert len(oro["authorization_ids"]) == 2  # checkout's, and one for the 2.95 still owed
+
+
 def test_authorizing_beyond_the_order_total_plus_allowance_is_refused_by_paydesk_and_by_amazon(desk, sandbox):
     _order, _, payment = place(sandbox)  # 52.95: ceiling 52.95 + 7.94 = 60.89
     services.capture(payment.pk, amount=usd("50.00"), actor=STAFF)

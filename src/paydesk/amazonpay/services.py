@@ -575,18 +575,26 @@ def refund(
 def authorize(
     payment_id: int,
     *,
-    amount: Money,
+    amount: Money | None,
     actor: Actor,
     synchronous: bool,
     capture_now: bool,
     seller_note: str | None = None,
     idempotency_key: str | None = None,
 ) -> ActionResult:
-    """Ask Amazon to authorize `amount` on the payment's open order reference."""
+    """Ask Amazon to authorize `amount` on the payment's open order reference; `None`: what
+    is still owed, worked out under the lock, so two people asking at once cannot both
+    authorize the same remainder."""
 
     def decide(view: PaymentView) -> Decision:
-        rules.check_authorize(view, amount, now=timezone.now())
-        return "", amount
+        now = timezone.now()
+        wanted = amount
+        if wanted is None:
+            wanted = rules.reauthorize_amount(view, now=now)
+            if not wanted.is_positive:
+                raise rules.ActionRefused("Nothing is left to authorize on this order.")
+        rules.check_authorize(view, wanted, now=now)
+        return "", wanted
 
     result = _move_money(
         payment_id,
@@ -640,10 +648,6 @@ def authorize_more(
     """Authorize what is still owed on the open order reference: the next shipment's share,
     or a replacement for an authorization that expired or was declined. Synchronous or not as
     the store's settings say; never CaptureNow (the merchant captures when shipping)."""
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
-    amount = amount or rules.reauthorize_amount(payment.view(), now=timezone.now())
-    if not amount.is_positive:
-        return ActionResult(Outcome.REFUSED, "Nothing is left to authorize on this order.")
     settings = AmazonPaySettings.load()
     return authorize(
         payment_id,
