@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +55,42 @@ def django_on(database: str, *, icu_locale: str | None = None) -> Iterator[str]:
             finally:
                 # The server is stopped next: close our connection first so it goes quietly.
                 connection.close()
+
+
+def round_trip_ms(samples: int = 2000) -> float:
+    """The median time of `SELECT 1` through a raw cursor of Django's connection: what one
+    statement costs the database and the wire here before any ORM work (no commit)."""
+    from django.db import connection
+
+    took = []
+    with connection.cursor() as cursor:
+        for _ in range(samples):
+            started = time.perf_counter()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            took.append(time.perf_counter() - started)
+    return 1000 * statistics.median(took)
+
+
+class StatementCounter:
+    """Counts the SQL statements Django sends while installed (`with counter.counting():`),
+    without keeping them, so it can stay on during a measured run. Transaction control
+    (BEGIN, COMMIT) is not counted: SQLite's BEGIN passes through here, PostgreSQL's does not."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if not sql.startswith("BEGIN"):
+            self.statements += 1
+        return execute(sql, params, many, context)
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[StatementCounter]:
+        from django.db import connection
+
+        with connection.execute_wrapper(self):
+            yield self
 
 
 def _with_icu_database(url: str, icu_locale: str) -> str:

@@ -420,6 +420,7 @@ class Run:
     count: int
     wall: float
     cpu: float
+    statements: int = 0  # SQL statements sent through Django during the run (0: not counted)
 
     @property
     def rate(self) -> float:
@@ -430,12 +431,13 @@ def ingest_directly(stream: list[Delivery]) -> Run:
     from paydesk.amazonpay import inbox
 
     statuses = []
-    wall, cpu = time.perf_counter(), time.process_time()
-    for d in stream:
-        statuses.append(inbox.receive(d.body, headers=d.headers, remote_addr="127.0.0.1").status)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with environment.StatementCounter().counting() as counter:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for d in stream:
+            statuses.append(inbox.receive(d.body, headers=d.headers, remote_addr="127.0.0.1").status)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     _check_all_acknowledged(statuses)
-    return Run("inbox.receive (store, verify, dedupe, apply)", len(stream), wall, cpu)
+    return Run("inbox.receive (store, verify, dedupe, apply)", len(stream), wall, cpu, counter.statements)
 
 
 def ingest_through_django(stream: list[Delivery]) -> Run:
@@ -452,6 +454,19 @@ def ingest_through_django(stream: list[Delivery]) -> Run:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     _check_all_acknowledged(statuses)
     return Run("POST /amazonpay/ipn/ through Django (test client)", len(stream), wall, cpu)
+
+
+def floor_line(run: Run) -> str:
+    """What the database alone asks of each notification here: its statements, one round trip
+    each at least (commits and the rows' writes come on top)."""
+    per_notification = run.statements / run.count
+    trip = environment.round_trip_ms()
+    floor = per_notification * trip
+    return (
+        f"    {per_notification:.1f} SQL statements per notification; a round trip (SELECT 1, raw cursor) "
+        f"takes {trip:.3f} ms here, so the statements alone need >= {floor:.2f} ms "
+        f"(<= {1000 / floor:,.0f}/s one at a time)"
+    )
 
 
 def _check_all_acknowledged(statuses: list[int]) -> None:
@@ -597,6 +612,8 @@ def measure(database: str, payments: int, seed: int, sdk: bool, rebuild_sdk: boo
                 print(TARGET.line(run.label, run.rate))
                 each = 1000 * run.wall / run.count
                 print(f"    {run.wall:.2f} s wall, {run.cpu:.2f} s CPU in this process; {each:.3f} ms each")
+                if run.statements:
+                    print(floor_line(run))
                 print(check_outcomes(plans, stream))
             if sdk:
                 compare_verification(direct_stream, server, rebuild_sdk)

@@ -239,13 +239,13 @@ def _order_reference_id(obj) -> str:
 def _apply(row: Notification, obj, oro_id: str) -> None:
     """Apply inside the caller's transaction: lock the payment (found by its order reference
     id, in the same query) and record Amazon's report through the payment service."""
-    payment = (
-        Payment.objects.select_for_update()
-        .select_related("order")
-        .filter(amazon_order_reference_id=oro_id)
-        .first()
-    )
-    if payment is None:
+    try:
+        payment = (
+            Payment.objects.select_for_update()
+            .select_related("order")
+            .get(amazon_order_reference_id=oro_id)
+        )
+    except Payment.DoesNotExist:
         row.reason = "unknown_payment"
         row.detail = f"No order in Paydesk has Amazon order reference {oro_id}; kept for review."
         return
