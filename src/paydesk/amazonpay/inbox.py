@@ -240,11 +240,8 @@ def _apply(row: Notification, obj, oro_id: str) -> None:
     """Apply inside the caller's transaction: lock the payment (found by its order reference
     id, in the same query) and record Amazon's report through the payment service."""
     try:
-        payment = (
-            Payment.objects.select_for_update()
-            .select_related("order")
-            .get(amazon_order_reference_id=oro_id)
-        )
+        locking = Payment.objects.select_for_update().select_related("order")
+        payment = locking.get(amazon_order_reference_id=oro_id)
     except Payment.DoesNotExist:
         row.reason = "unknown_payment"
         row.detail = f"No order in Paydesk has Amazon order reference {oro_id}; kept for review."
