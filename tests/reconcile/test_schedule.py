@@ -71,10 +71,21 @@ def test_an_unknown_outcome_is_checked_once_the_request_cannot_still_be_on_its_w
     ],
 )
 def test_a_pending_object_is_checked_after_the_time_amazon_usually_takes(kind, sandbox_after, live_after):
-    pending = payment(txn(kind, "Pending"))
+    pending = payment(txn(kind, "Pending", parent=None if kind == Kind.AUTHORIZATION else "A"))
     assert plan(pending).due == T0 + sandbox_after
     assert plan(pending, timing=LIVE).due == T0 + live_after
     assert plan(pending).reason.value == f"pending_{kind.value}"
+
+
+def test_a_refund_first_heard_of_by_ipn_is_checked_at_once_so_a_refresh_links_it_to_its_capture():
+    learned = txn(Kind.REFUND, "Completed", ref="sc-1", amazon_id="R", at=T0 + timedelta(hours=2))
+    check = plan(payment(CAPTURED, CAPTURE, learned))
+    assert check.reason == CheckReason.UNLINKED
+    assert check.due == T0 + timedelta(hours=2)
+    linked = txn(Kind.REFUND, "Completed", ref="sc-1", amazon_id="R", parent="C", at=T0 + timedelta(hours=2))
+    assert plan(payment(CAPTURED, CAPTURE, linked)) is None
+    # One check is enough: if the walk could not link it, it is not asked about again and again.
+    assert plan(payment(CAPTURED, CAPTURE, learned), checked_at=T0 + timedelta(hours=3)) is None
 
 
 def test_repeated_checks_of_something_still_pending_back_off_to_an_hour():

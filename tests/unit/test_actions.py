@@ -1,5 +1,6 @@
 """The "Amazon Pay available order actions" and the rules behind each button."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -119,6 +120,28 @@ def test_refunds_up_to_captured_plus_allowance_counting_pending_ones():
     check_refund(p, C1, usd("15.00"))
     with pytest.raises(ActionRefused, match=r"15\.00 USD is left to refund"):
         check_refund(p, C1, usd("15.01"))
+
+
+def test_a_refund_not_yet_linked_to_its_capture_counts_against_every_capture():
+    # Its IPN was the first news of it (made in Seller Central): which capture it returned money
+    # from is learned on the next refresh; until then no capture's limit may be passed for it.
+    unlinked = replace(refund("Completed", "30.00", n=3), parent_id=None)
+    p = payment(
+        auth("Closed"),
+        capture(amount="50.00"),
+        auth("Closed", n=2),
+        capture(amount="50.00", n=2, auth_n=2),
+        unlinked,
+        total="100.00",
+    )
+    first, second = p.captures
+    assert p.refunds_of(first) == p.refunds_of(second) == (unlinked,)
+    assert left_to_refund(p, first) == left_to_refund(p, second) == usd("20.00")
+    assert refund_room(p, first) == usd("27.50")  # 50.00 + 7.50 allowance - 30.00
+    linked = replace(unlinked, parent_id=C1)
+    q = payment(*p.transactions[:4], linked, total="100.00")
+    assert q.refunds_of(q.captures[1]) == ()
+    assert left_to_refund(q, q.captures[1]) == usd("50.00")
 
 
 def test_at_most_ten_refunds_per_capture():

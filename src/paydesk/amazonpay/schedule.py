@@ -12,7 +12,9 @@ A payment needs Amazon's word when:
   retrying it, a refresh finds the object by its reference id or settles it as Failed;
 - something is Pending past the time Amazon usually takes;
 - no IPN confirmed the latest transaction, a while after it was recorded (IPNs get lost);
-- an open authorization nears its expiry, or is past it and still shows Open.
+- an open authorization nears its expiry, or is past it and still shows Open;
+- a capture or refund was first heard of by IPN, which does not say what it was made on: the
+  refresh's walk down Amazon's IdLists links it to its authorization or capture.
 
 Recurring reasons (unknown, pending, expired-but-open) are asked about again with a doubling
 interval capped at an hour, Amazon's own suggestion for polling (see `LIVE`). One-shot reasons
@@ -37,6 +39,7 @@ class CheckReason(enum.StrEnum):
     NOT_NOTIFIED = "not_notified"
     AUTHORIZATION_EXPIRING = "authorization_expiring"
     AUTHORIZATION_EXPIRED = "authorization_expired"
+    UNLINKED = "unlinked"
     # Someone asked for a check (the data migration, `paydesk reconcile`, a benchmark).
     REQUESTED = "requested"
 
@@ -57,6 +60,7 @@ _LABELS = {
     CheckReason.NOT_NOTIFIED: "no IPN for the latest transaction",
     CheckReason.AUTHORIZATION_EXPIRING: "authorization near expiry",
     CheckReason.AUTHORIZATION_EXPIRED: "authorization past expiry",
+    CheckReason.UNLINKED: "capture or refund not linked to its parent",
     CheckReason.REQUESTED: "check requested",
 }
 _RECURRING = frozenset(
@@ -149,6 +153,8 @@ def _rules(payment: Payment, *, unknown_settle: timedelta, timing: Timing) -> li
             checks.append(Check(since + unknown_settle, CheckReason.UNKNOWN_OUTCOME))
         elif txn.state == PENDING:
             checks.append(Check(since + timing.pending[txn.kind], _PENDING_REASON[txn.kind]))
+        if txn.kind != Kind.AUTHORIZATION and txn.parent_id is None:
+            checks.append(Check(since, CheckReason.UNLINKED))
     for authorization in payment.open_authorizations:
         expires = authorization.expires_at
         if expires is None:

@@ -266,6 +266,11 @@ def apply_report(
     elif adopted or (from_ipn and status.state == txn.state and not txn.notified):
         txn.notified = txn.notified or from_ipn
         txn.save()
+    if parent_amazon_id and txn.parent_amazon_id != parent_amazon_id:
+        # A stale report still says what the object was made on.
+        txn.parent_amazon_id = parent_amazon_id
+        txn.save(update_fields=["parent_amazon_id"])
+    _link_children(rows, obj)
     outcome = {
         DECLINED: Outcome.DECLINED,
         PENDING: Outcome.PENDING,
@@ -291,6 +296,22 @@ def apply_report(
     )
     _sync_order_status(payment, [*rows, txn] if adopted else rows)
     return txn, verdict
+
+
+def _link_children(rows: list[Transaction], obj) -> None:
+    """Amazon's IdLists name what was made on an object (an authorization's capture, a
+    capture's refunds). A capture or refund first heard of by IPN does not say its parent;
+    this is where it learns it."""
+    if isinstance(obj, amazon.Authorization):
+        parent, children = obj.amazon_authorization_id, obj.capture_ids
+    elif isinstance(obj, amazon.Capture):
+        parent, children = obj.amazon_capture_id, obj.refund_ids
+    else:
+        return
+    for child in rows:
+        if child.amazon_id in children and child.parent_amazon_id != parent:
+            child.parent_amazon_id = parent
+            child.save(update_fields=["parent_amazon_id"])
 
 
 def apply_order_reference(
@@ -831,17 +852,19 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
     """
     client = amazon_client()
     payment = Payment.objects.select_related("order").get(pk=payment_id)
-    known = {t.amazon_id: t for t in payment.transactions.exclude(amazon_id=None)}
-    unknown_parents = set(
-        payment.transactions.filter(state=UNKNOWN).values_list("parent_amazon_id", flat=True)
-    )
+    rows = list(payment.transactions.all())
+    known = {t.amazon_id: t for t in rows if t.amazon_id}
+    # A capture or refund whose parent Paydesk does not know may hang under any authorization:
+    # then nothing is skipped, and the walk links it.
+    unlinked = any(t.kind != Kind.AUTHORIZATION.value and not t.parent_amazon_id for t in rows)
 
     def settled(amazon_id: str) -> bool:
         txn = known.get(amazon_id)
         return (
-            txn is not None
+            not unlinked
+            and txn is not None
             and txn.state in _MACHINE[Kind(txn.kind)].terminal
-            and amazon_id not in unknown_parents
+            and not _has_open_children(rows, amazon_id)
         )
 
     # (kind, reference id) of every object Amazon holds for this order reference.
@@ -851,7 +874,7 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
         with locked_payment(payment_id) as locked:
             apply_order_reference(locked, oro, actor=actor, operation="GetOrderReferenceDetails")
         for auth_id in oro.authorization_ids:
-            if settled(auth_id) and not _has_open_children(known, auth_id):
+            if settled(auth_id):
                 found_refs.add((Kind.AUTHORIZATION.value, known[auth_id].reference_id))
                 continue
             auth = client.get_authorization_details(auth_id)
@@ -899,14 +922,11 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
     return ActionResult(Outcome.DONE, f"Status refreshed from Amazon: the order is {status.label}.")
 
 
-def _has_open_children(known: dict[str, Transaction], auth_id: str) -> bool:
-    """Whether anything made on this authorization (its capture, that capture's refunds) may
-    still change, so the authorization must be walked again."""
-    parents = {auth_id} | {t.amazon_id for t in known.values() if t.parent_amazon_id == auth_id}
-    return any(
-        t.parent_amazon_id in parents and t.state not in _MACHINE[Kind(t.kind)].terminal
-        for t in known.values()
-    )
+def _has_open_children(rows: list[Transaction], amazon_id: str) -> bool:
+    """Whether anything made on this object (an authorization's capture, a capture's refunds),
+    including requests whose outcome is unknown, may still change, so it must be walked again."""
+    parents = {amazon_id} | {t.amazon_id for t in rows if t.amazon_id and t.parent_amazon_id == amazon_id}
+    return any(t.parent_amazon_id in parents and t.state not in _MACHINE[Kind(t.kind)].terminal for t in rows)
 
 
 def _settle_lost_requests(payment: Payment, found_refs: set[tuple[str, str]], *, actor: Actor) -> None:

@@ -138,8 +138,18 @@ class Payment:
         return tuple(t for t in self.transactions if t.in_flight)
 
     def refunds_of(self, capture: Transaction) -> tuple[Transaction, ...]:
-        """The refunds Amazon holds for a capture (a request it refused is not one)."""
-        return tuple(r for r in self.children(capture) if r.kind == Kind.REFUND and r.state != FAILED)
+        """The refunds Amazon holds for a capture (a request it refused is not one).
+
+        A refund whose capture Paydesk has not learned yet (its IPN is the first news of a refund
+        made in Seller Central; the capture's IdList links it on the next refresh) counts against
+        every capture meanwhile: a limit must never be passed because a link is missing."""
+        if capture.amazon_id is None:
+            return ()
+        return tuple(
+            r
+            for r in self.refunds
+            if r.state != FAILED and (r.parent_id == capture.amazon_id or r.parent_id is None)
+        )
 
     def refund_claims(self, capture: Transaction) -> Money:
         """Refunds that count against a capture's ceiling: completed, pending and unknown."""
