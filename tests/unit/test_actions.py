@@ -10,6 +10,7 @@ from paydesk.payments.actions import (
     Action,
     ActionRefused,
     available_actions,
+    cancel_after_void,
     check_capture,
     check_refund,
     check_void,
@@ -100,6 +101,16 @@ def test_capture_refuses_past_the_order_total_plus_allowance():
     check_capture(p, f"{ORO}-A000002", usd("55.00"), now=NOW)
     with pytest.raises(ActionRefused, match=r"at most 115\.00 USD on this order"):
         check_capture(p, f"{ORO}-A000002", usd("55.01"), now=NOW)
+
+
+def test_a_void_cancels_the_order_reference_only_when_nothing_else_holds_or_moves_money():
+    assert cancel_after_void(payment(auth("Closed")))
+    assert not cancel_after_void(payment(auth("Closed"), auth("Open", n=2)))
+    assert not cancel_after_void(payment(auth("Closed"), auth("Pending", n=2)))
+    assert not cancel_after_void(payment(auth("Closed"), auth("Unknown", n=2)))
+    assert not cancel_after_void(payment(auth("Closed"), capture("Completed")))
+    assert not cancel_after_void(payment(auth("Closed"), capture("Pending")))
+    assert cancel_after_void(payment(auth("Closed"), capture("Declined"), auth("Declined", n=2)))
 
 
 def test_void_needs_an_open_authorization():

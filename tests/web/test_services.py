@@ -88,6 +88,26 @@ def test_void_closes_the_authorization_and_cancels_the_order(desk, sandbox):
     assert sandbox.object_state(payment.amazon_order_reference_id)["status"]["state"] == "Canceled"
 
 
+def test_voiding_one_of_two_open_authorizations_keeps_the_order_and_the_other(desk, sandbox):
+    order, _, payment = place(sandbox)
+    main = payment.transactions.get(kind="authorization")
+    extra = services.authorize_more(payment.pk, amount=usd("5.00"), actor=STAFF)  # an add-on
+    assert extra.outcome == Outcome.DONE, extra.message
+    add_on = payment.transactions.get(pk=extra.transaction_id)
+
+    result = services.void(payment.pk, authorization_id=add_on.amazon_id, actor=STAFF)
+
+    assert result.outcome == Outcome.DONE, result.message
+    add_on.refresh_from_db()
+    assert add_on.state == "Closed" and add_on.reason_code == "SellerClosed"
+    assert sandbox.object_state(payment.amazon_order_reference_id)["status"]["state"] == "Open"
+    assert sandbox.object_state(main.amazon_id)["status"]["state"] == "Open"
+    assert status_of(order) == "authorized"
+    captured = services.capture(payment.pk, authorization_id=main.amazon_id, actor=STAFF)
+    assert captured.outcome == Outcome.DONE, captured.message
+    assert status_of(order) == "processed"
+
+
 def test_a_declined_payment_method_declines_the_authorization_with_amazons_reason(desk, sandbox):
     order, result, payment = place(sandbox, payment_method="declined")
     assert result.outcome == Outcome.DECLINED

@@ -797,10 +797,8 @@ def void(
         return ActionResult(Outcome.FAILED, message)
     with locked_payment(payment_id) as locked:
         txn, _ = apply_report(locked, authorization, actor=actor, operation="CloseAuthorization")
-        nothing_captured = not locked.view().captured.is_positive
-    if nothing_captured:
-        # Void means the order will not be paid: cancel the order reference too, so Amazon
-        # releases the buyer's funds and the order shows Canceled.
+        ends_the_order = rules.cancel_after_void(locked.view())
+    if ends_the_order:
         try:
             client.cancel_order_reference(payment.amazon_order_reference_id, reason=reason)
             oro = client.get_order_reference_details(payment.amazon_order_reference_id)

@@ -170,6 +170,14 @@ def cancelable(payment: Payment) -> bool:
     )
 
 
+def cancel_after_void(payment: Payment) -> bool:
+    """Whether a void ends the order: X-Cart's Void cancels the order reference too, so Amazon
+    releases the buyer's funds - but canceling closes every authorization on it, so only when
+    nothing is captured or being captured and no other authorization is open or under way."""
+    others = any(a.state == OPEN or a.in_flight for a in payment.authorizations)
+    return cancelable(payment) and not payment.captured.is_positive and not others
+
+
 def needs_refresh(payment: Payment, *, now: datetime, pending_grace: timedelta = timedelta(0)) -> bool:
     """True when Paydesk cannot trust what it holds: no IPN confirmed the latest transaction,
     an outcome is unknown, or something has been pending longer than `pending_grace`."""
