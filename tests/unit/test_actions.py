@@ -205,6 +205,20 @@ def test_the_largest_single_refund_depends_on_the_currency():
         check_refund(p, "S03-1-1-C1", yen(10_000_001))
 
 
+def test_an_authorization_or_capture_over_amazons_largest_single_amount_is_refused_first_by_paydesk():
+    from paydesk.payments.actions import check_authorize
+
+    big = payment(auth("Open", amount="150000.00"), total="160000.00")
+    check_capture(big, A1, usd("150000.00"), now=NOW)
+    check_authorize(payment(total="160000.00"), usd("150000.00"), now=NOW)
+    with pytest.raises(ActionRefused, match=r"Amazon refuses authorizations over 150000 USD in one go"):
+        check_authorize(payment(total="160000.00"), usd("150000.01"), now=NOW)
+    with pytest.raises(ActionRefused, match=r"Amazon refuses captures over 150000 USD in one go"):
+        check_capture(
+            payment(auth("Open", amount="160000.00"), total="160000.00"), A1, usd("150000.01"), now=NOW
+        )
+
+
 def test_a_capture_plan_picks_the_open_authorization_and_its_full_amount():
     from paydesk.payments.actions import plan_capture
 

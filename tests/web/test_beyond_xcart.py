@@ -81,6 +81,34 @@ def test_what_is_still_owed_is_worked_out_under_the_lock_so_a_second_tab_cannot_
     assert len(oro["authorization_ids"]) == 2  # checkout's, and one for the 2.95 still owed
 
 
+def test_more_than_amazon_takes_in_one_authorization_is_refused_before_anything_is_stored(desk, sandbox):
+    reference = sandbox.create_order_reference(amount="160000.00", currency="USD")
+    order, result = services.checkout(
+        reference,
+        lines=[services.CartLine("PIANO-1", "Grand piano", 1, usd("160000.00"))],
+        shipping=usd("0.00"),
+    )
+    assert result.outcome == Outcome.REFUSED
+    assert result.message == "Amazon refuses authorizations over 150000 USD in one go."
+    payment = Payment.objects.get(order=order)
+    assert not payment.transactions.exists()
+    again = services.authorize_more(payment.pk, actor=STAFF)
+    assert again.outcome == Outcome.REFUSED and "over 150000 USD" in again.message
+    assert not payment.transactions.exists()
+    assert sandbox.object_state(reference)["authorization_ids"] == []
+
+
+def test_a_request_the_client_refuses_to_send_fails_plainly_and_blocks_nothing(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    too_long = "x" * 256  # SellerCaptureNote: at most 255 characters
+    result = services.capture(payment.pk, actor=STAFF, seller_note=too_long)
+    assert result.outcome == Outcome.FAILED
+    assert "SellerCaptureNote" in result.message and "No money moved" in result.message
+    attempt = payment.transactions.get(kind="capture")
+    assert attempt.state == "Failed" and attempt.error_code == "InvalidRequest"
+    assert services.capture(payment.pk, actor=STAFF).outcome == Outcome.DONE
+
+
 def test_authorizing_beyond_the_order_total_plus_allowance_is_refused_by_paydesk_and_by_amazon(desk, sandbox):
     _order, _, payment = place(sandbox)  # 52.95: ceiling 52.95 + 7.94 = 60.89
     services.capture(payment.pk, amount=usd("50.00"), actor=STAFF)

@@ -9,9 +9,9 @@ of costing a request, a throttling token and a round trip.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from paydesk.amazonpay.errors import InvalidRequest
+from paydesk.payments import limits
 from paydesk.payments.money import Money
 
 # Authorization/Capture/RefundReferenceId: at most 32 of a-z A-Z 0-9 - _ (Amazon API reference,
@@ -28,9 +28,6 @@ SOFT_DESCRIPTOR_MAX = 16
 ORDER_CLOSURE_REASON_MAX = 1024  # CloseOrderReference ClosureReason
 AUTHORIZATION_CLOSURE_REASON_MAX = 255  # CloseAuthorization ClosureReason
 CANCELATION_REASON_MAX = 1024
-# Largest single Authorize, Capture or Refund amount in the currencies Amazon states it for
-# (API reference: 150,000 USD/GBP/EUR; no JPY figure is published, so JPY is not checked).
-MAX_TRANSACTION_AMOUNT = {"USD": Decimal(150_000), "GBP": Decimal(150_000), "EUR": Decimal(150_000)}
 # TransactionTimeout: 0 (synchronous) or a multiple of 5 from 5 to 1440 minutes (API reference,
 # Authorize; docs/amazon-pay-v1.md §2.9).
 TRANSACTION_TIMEOUT_MAX = 1440
@@ -58,7 +55,7 @@ def transaction_amount(field: str, amount: Money) -> Money:
         )
     if not amount.is_positive:
         raise InvalidRequest(f"{field} must be more than zero, got {amount}")
-    ceiling = MAX_TRANSACTION_AMOUNT.get(amount.currency)
+    ceiling = limits.MAX_TRANSACTION_AMOUNT.get(amount.currency)
     if ceiling is not None and amount.amount > ceiling:
         raise InvalidRequest(
             f"{field} may be at most {ceiling} {amount.currency} per transaction, got {amount}"

@@ -30,7 +30,13 @@ from django.db import transaction as db
 from django.utils import timezone
 
 from paydesk.amazonpay import details as amazon
-from paydesk.amazonpay.errors import AmazonApiError, AmazonPayError, OutcomeUnknown, TransportError
+from paydesk.amazonpay.errors import (
+    AmazonApiError,
+    AmazonPayError,
+    InvalidRequest,
+    OutcomeUnknown,
+    TransportError,
+)
 from paydesk.amazonpay.models import (
     AmazonPaySettings,
     Outcome,
@@ -507,21 +513,39 @@ def _finish(txn: Transaction, call: Callable[[], object], *, actor: Actor, opera
         return ActionResult(Outcome.FAILED, _people_message(operation, exc), txn.pk, exc.code or "")
     except TransportError as exc:
         # Nothing reached Amazon: the reference id is free and nothing moved.
-        with locked_payment(txn.payment_id) as payment:
-            txn.refresh_from_db()
-            if txn.state == UNKNOWN and not exc.request_sent:
-                txn.state = FAILED
-                txn.error_code = "NotSent"
-                txn.error_message = f"Amazon could not be reached: {exc}"
-                txn.save()
-            _log_event(payment, actor, operation, Outcome.FAILED, transaction=txn, message=str(exc))
-            _sync_order_status(payment)
+        _record_not_sent(
+            txn,
+            "NotSent",
+            f"Amazon could not be reached: {exc}",
+            sent=exc.request_sent,
+            actor=actor,
+            operation=operation,
+        )
         return ActionResult(Outcome.FAILED, f"Amazon could not be reached ({exc}). No money moved.", txn.pk)
+    except InvalidRequest as exc:
+        # The client refused to send what Amazon would refuse; the pure core's checks should
+        # have caught it first, but the row must not stay Unknown and block the order.
+        _record_not_sent(txn, "InvalidRequest", str(exc), sent=False, actor=actor, operation=operation)
+        return ActionResult(Outcome.FAILED, f"Paydesk did not send it: {exc}. No money moved.", txn.pk)
     with locked_payment(txn.payment_id) as payment:
         recorded, _ = apply_report(
             payment, reply, actor=actor, operation=operation, parent_amazon_id=txn.parent_amazon_id
         )
     return _describe(recorded, operation)
+
+
+def _record_not_sent(
+    txn: Transaction, code: str, message: str, *, sent: bool, actor: Actor, operation: str
+) -> None:
+    with locked_payment(txn.payment_id) as payment:
+        txn.refresh_from_db()
+        if txn.state == UNKNOWN and not sent:
+            txn.state = FAILED
+            txn.error_code = code
+            txn.error_message = message
+            txn.save()
+        _log_event(payment, actor, operation, Outcome.FAILED, transaction=txn, message=message)
+        _sync_order_status(payment)
 
 
 def _people_message(operation: str, exc: AmazonApiError) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from paydesk.payments import limits
 from paydesk.payments.money import Money
@@ -220,13 +221,18 @@ def available_actions(
 # --- the rules each money movement must pass, checked before Amazon is called ---------------
 
 
-def _check_amount(payment: Payment, amount: Money) -> None:
+def _check_amount(
+    payment: Payment, amount: Money, what: str, largest: dict[str, Decimal] = limits.MAX_TRANSACTION_AMOUNT
+) -> None:
     if amount.currency != payment.currency:
         raise ActionRefused(
             f"This order is paid in {payment.currency}; an amount in {amount.currency} cannot be used."
         )
     if not amount.is_positive:
         raise ActionRefused("The amount must be greater than zero.")
+    most = largest.get(amount.currency)
+    if most is not None and amount.amount > most:
+        raise ActionRefused(f"Amazon refuses {what} over {most} {amount.currency} in one go.")
 
 
 def _find(payment: Payment, amazon_id: str, kind: Kind) -> Transaction:
@@ -246,7 +252,7 @@ def _check_not_awaiting_sync(payment: Payment) -> None:
 def check_capture(payment: Payment, authorization_id: str, amount: Money, *, now: datetime) -> None:
     _check_not_awaiting_sync(payment)
     authorization = _find(payment, authorization_id, Kind.AUTHORIZATION)
-    _check_amount(payment, amount)
+    _check_amount(payment, amount, "captures")
     if authorization not in payment.open_authorizations:
         raise ActionRefused(
             f"Authorization {authorization_id} is {authorization.state.lower()}"
@@ -273,7 +279,7 @@ def check_capture(payment: Payment, authorization_id: str, amount: Money, *, now
 
 def check_authorize(payment: Payment, amount: Money, *, now: datetime) -> None:
     _check_not_awaiting_sync(payment)
-    _check_amount(payment, amount)
+    _check_amount(payment, amount, "authorizations")
     if payment.order_reference_state != OPEN:
         raise ActionRefused(
             f"The Amazon order reference is {payment.order_reference_state.lower()}; "
@@ -375,7 +381,7 @@ def check_void(payment: Payment, authorization_id: str) -> None:
 def check_refund(payment: Payment, capture_id: str, amount: Money) -> None:
     _check_not_awaiting_sync(payment)
     capture = _find(payment, capture_id, Kind.CAPTURE)
-    _check_amount(payment, amount)
+    _check_amount(payment, amount, "refunds", limits.MAX_REFUND_AMOUNT)
     if capture.state != COMPLETED:
         raise ActionRefused(
             f"Capture {capture_id} is {capture.state.lower()}; only a completed capture can be refunded."
@@ -386,9 +392,6 @@ def check_refund(payment: Payment, capture_id: str, amount: Money) -> None:
             f"Amazon allows at most {limits.REFUNDS_PER_CAPTURE} refunds per capture; "
             f"capture {capture_id} has had {count}."
         )
-    largest = limits.MAX_REFUND_AMOUNT.get(amount.currency)
-    if largest is not None and amount.amount > largest:
-        raise ActionRefused(f"Amazon refuses refunds over {largest} {amount.currency} in one go.")
     room = refund_room(payment, capture)
     if amount > room:
         raise ActionRefused(

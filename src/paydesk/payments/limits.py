@@ -30,14 +30,11 @@ REFUNDS_PER_CAPTURE = 10
 # current terminology pages say 25; older text said 10).
 CAPTURED_AUTHORIZATIONS_PER_ORDER_REFERENCE = 10
 AUTHORIZATIONS_PER_ORDER_REFERENCE = 25
-# The most one refund may be: 150,000 USD/GBP/EUR, 10,000,000 JPY (Amazon's refund pages);
-# for other presentment currencies Amazon publishes no figure, so none is checked here.
-MAX_REFUND_AMOUNT = {
-    "USD": Decimal(150_000),
-    "GBP": Decimal(150_000),
-    "EUR": Decimal(150_000),
-    "JPY": Decimal(10_000_000),
-}
+# The most one Authorize, Capture or Refund may be: 150,000 USD/GBP/EUR (API reference), and
+# for a refund 10,000,000 JPY (Amazon's refund pages). No JPY figure is published for
+# authorizations and captures, nor any for other presentment currencies: those are not checked.
+MAX_TRANSACTION_AMOUNT = {"USD": Decimal(150_000), "GBP": Decimal(150_000), "EUR": Decimal(150_000)}
+MAX_REFUND_AMOUNT = {**MAX_TRANSACTION_AMOUNT, "JPY": Decimal(10_000_000)}
 REFERENCE_ID_MAX_LENGTH = 32
 # Authorizations stay open for 30 days; captures within 7 days are processed at once.
 AUTHORIZATION_VALIDITY_DAYS = 30
