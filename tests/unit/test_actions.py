@@ -37,6 +37,20 @@ def test_authorize_and_capture_mode_never_offers_capture_or_void():
     assert actions(payment(auth("Open"), mode=PaymentMode.AUTHORIZE_AND_CAPTURE)) == ()
 
 
+def test_capture_void_and_a_later_authorization_are_refused_on_authorize_and_capture_orders():
+    # What the page does not offer, a hand-made request or the API may not do either.
+    from paydesk.payments.actions import check_authorize
+
+    p = payment(auth("Open"), mode=PaymentMode.AUTHORIZE_AND_CAPTURE, total="200.00")
+    with pytest.raises(ActionRefused, match=r"“Authorize and capture” mode.*no separate capture"):
+        check_capture(p, A1, usd("10.00"), now=NOW)
+    with pytest.raises(ActionRefused, match="no separate authorization to void"):
+        check_void(p, A1)
+    with pytest.raises(ActionRefused, match="no separate authorization to capture later"):
+        check_authorize(p, usd("10.00"), now=NOW)
+    check_authorize(payment(mode=PaymentMode.AUTHORIZE_AND_CAPTURE), usd("100.00"), now=NOW, capture_now=True)
+
+
 def test_an_expired_authorization_cannot_be_captured():
     assert Action.CAPTURE not in actions(payment(auth("Open", expires_in_days=-1)))
 

@@ -638,7 +638,7 @@ def authorize(
             wanted = rules.reauthorize_amount(view, now=now)
             if not wanted.is_positive:
                 raise rules.ActionRefused("Nothing is left to authorize on this order.")
-        rules.check_authorize(view, wanted, now=now)
+        rules.check_authorize(view, wanted, now=now, capture_now=capture_now)
         return "", wanted
 
     result = _move_money(

@@ -235,6 +235,16 @@ def _check_amount(
         raise ActionRefused(f"Amazon refuses {what} over {most} {amount.currency} in one go.")
 
 
+def _check_authorization_then_capture(payment: Payment, what: str) -> None:
+    # The seeds: Capture and Void are for orders paid in "Authorization then capture" mode. In
+    # "Authorize and capture" Amazon captures with the authorization (CaptureNow).
+    if payment.mode != PaymentMode.AUTHORIZE_THEN_CAPTURE:
+        raise ActionRefused(
+            f"This order was paid in “{payment.mode.label}” mode: Amazon captures with the "
+            f"authorization, so there is no separate {what}."
+        )
+
+
 def _find(payment: Payment, amazon_id: str, kind: Kind) -> Transaction:
     transaction = payment.find(amazon_id)
     if transaction is None or transaction.kind != kind:
@@ -251,6 +261,7 @@ def _check_not_awaiting_sync(payment: Payment) -> None:
 
 def check_capture(payment: Payment, authorization_id: str, amount: Money, *, now: datetime) -> None:
     _check_not_awaiting_sync(payment)
+    _check_authorization_then_capture(payment, "capture")
     authorization = _find(payment, authorization_id, Kind.AUTHORIZATION)
     _check_amount(payment, amount, "captures")
     if authorization not in payment.open_authorizations:
@@ -277,8 +288,12 @@ def check_capture(payment: Payment, authorization_id: str, amount: Money, *, now
         )
 
 
-def check_authorize(payment: Payment, amount: Money, *, now: datetime) -> None:
+def check_authorize(payment: Payment, amount: Money, *, now: datetime, capture_now: bool = False) -> None:
+    """`capture_now`: checkout's authorization in "Authorize and capture" mode; any other
+    authorization (Authorize, Reauthorize) belongs to "Authorization then capture" orders."""
     _check_not_awaiting_sync(payment)
+    if not capture_now:
+        _check_authorization_then_capture(payment, "authorization to capture later")
     _check_amount(payment, amount, "authorizations")
     if payment.order_reference_state != OPEN:
         raise ActionRefused(
@@ -370,6 +385,7 @@ def plan_refund(payment: Payment, capture_id: str | None, amount: Money | None) 
 
 def check_void(payment: Payment, authorization_id: str) -> None:
     _check_not_awaiting_sync(payment)
+    _check_authorization_then_capture(payment, "authorization to void")
     authorization = _find(payment, authorization_id, Kind.AUTHORIZATION)
     if authorization not in payment.open_authorizations:
         raise ActionRefused(
