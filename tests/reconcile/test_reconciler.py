@@ -43,6 +43,54 @@ def test_a_capture_whose_reply_was_lost_is_found_and_recorded_by_the_reconciler(
     assert PaymentEvent.objects.filter(payment=payment, source=Source.RECONCILER).exists()
 
 
+def test_a_void_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbox):
+    _order, _, payment = place(sandbox)
+    authorization = payment.transactions.get(kind="authorization")
+    impatient = unpaced_client(store, timeout=0.5)
+    services.use_client_factory(lambda _settings: impatient)
+    sandbox.arm_fault("CloseAuthorization", "act_then_timeout", count=4, hold_seconds=2)
+    result = services.void(payment.pk, actor=STAFF)
+    sandbox.clear_faults()
+    assert result.outcome == Outcome.FAILED
+    assert "asks Amazon where it stands within a few minutes" in result.message
+    assert sandbox.object_state(authorization.amazon_id)["status"]["state"] == "Closed"
+    authorization.refresh_from_db()
+    assert authorization.state == "Open"  # Paydesk does not know yet
+    sent = PaymentEvent.objects.get(
+        payment=payment, operation="CloseAuthorization", message="Sent to Amazon."
+    )
+    payment.refresh_from_db()
+    assert payment.check_reason == "requested"
+    settled = sent.at + services.UNKNOWN_SETTLE_TIME
+    assert settled <= payment.next_check_at < settled + timedelta(seconds=1)
+
+    assert reconcile.run_pass(now=sent.at + timedelta(minutes=1)).claimed == 0
+    report = reconcile.run_pass(now=sent.at + timedelta(minutes=4))
+
+    assert (report.claimed, report.refreshed, report.failed) == (1, 1, 0)
+    authorization.refresh_from_db()
+    assert (authorization.state, authorization.reason_code) == ("Closed", "SellerClosed")
+    payment.refresh_from_db()
+    assert payment.check_reason != "requested"
+
+
+def test_a_closed_order_reference_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbox):
+    _order, _, payment = place(sandbox)
+    impatient = unpaced_client(store, timeout=0.5)
+    services.use_client_factory(lambda _settings: impatient)
+    sandbox.arm_fault("CloseOrderReference", "act_then_timeout", count=4, hold_seconds=2)
+    result = services.close_order_reference(payment.pk, actor=STAFF)
+    sandbox.clear_faults()
+    assert result.outcome == Outcome.FAILED
+    payment.refresh_from_db()
+    assert payment.order_reference_state == "Open" and payment.check_reason == "requested"
+
+    reconcile.run_pass(now=payment.next_check_at)
+
+    payment.refresh_from_db()
+    assert payment.order_reference_state == "Closed"
+
+
 def test_an_asynchronous_authorization_is_settled_without_an_ipn(store, sandbox):
     store.authorization_mode = "async"
     store.save()

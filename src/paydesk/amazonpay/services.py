@@ -45,6 +45,7 @@ from paydesk.amazonpay.models import (
     Source,
     Transaction,
 )
+from paydesk.amazonpay.schedule import CheckReason
 from paydesk.orders.models import Order
 from paydesk.payments import actions as rules
 from paydesk.payments.money import Money
@@ -705,6 +706,23 @@ def authorize_more(
     )
 
 
+_ASKS_AGAIN = "Paydesk asks Amazon where it stands within a few minutes; the order updates then."
+
+
+def _sent(payment: Payment, actor: Actor, operation: str, amazon_id: str) -> None:
+    """Record a call that leaves no transaction of its own (void, close, cancel) before it is
+    made, and have the reconciler ask Amazon once the call cannot still be on its way: if the
+    reply is lost or this process dies first, what Amazon did is recorded all the same. The
+    recorded reply replaces this check with whatever the payment needs next."""
+    _log_event(payment, actor, operation, Outcome.INFO, amazon_id=amazon_id, message="Sent to Amazon.")
+    due = timezone.now() + UNKNOWN_SETTLE_TIME
+    if payment.next_check_at is None or payment.next_check_at > due:
+        payment.next_check_at, payment.check_reason, payment.checks = due, CheckReason.REQUESTED.value, 0
+        Payment.objects.filter(pk=payment.pk).update(
+            next_check_at=due, check_reason=CheckReason.REQUESTED.value, checks=0
+        )
+
+
 def _order_reference_call(
     payment_id: int, *, actor: Actor, operation: str, check: Callable, call: Callable, done: str
 ) -> ActionResult:
@@ -724,6 +742,7 @@ def _order_reference_call(
             )
             return ActionResult(Outcome.REFUSED, str(refused))
         oro_id = locked.amazon_order_reference_id
+        _sent(locked, actor, operation, oro_id)
     try:
         call(amazon_client(), oro_id)
     except AmazonPayError as exc:
@@ -739,9 +758,7 @@ def _order_reference_call(
             )
         if isinstance(exc, AmazonApiError):
             return ActionResult(Outcome.FAILED, _people_message(operation, exc), error_code=exc.code or "")
-        return ActionResult(
-            Outcome.FAILED, f"Amazon did not answer ({exc}). Use Refresh status to see where it stands."
-        )
+        return ActionResult(Outcome.FAILED, f"Amazon did not answer ({exc}). {_ASKS_AGAIN}")
     with locked_payment(payment_id) as locked:
         _log_event(locked, actor, operation, Outcome.DONE, amazon_id=oro_id, message=done)
     refresh(payment_id, actor=actor)
@@ -778,16 +795,15 @@ def void(
     payment_id: int, *, authorization_id: str | None = None, actor: Actor, reason: str | None = None
 ) -> ActionResult:
     """Close an open authorization that will not be captured, and cancel the order reference
-    when nothing was captured on it (X-Cart's Void)."""
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
-    view = payment.view()
-    opens = view.open_authorizations
-    target = view.find(authorization_id) if authorization_id else (opens[0] if opens else None)
-    if target is None or target.amazon_id is None:
-        return ActionResult(Outcome.REFUSED, "This order has no open authorization to void.")
+    when nothing else is held or moved on it (X-Cart's Void)."""
     with locked_payment(payment_id) as locked:
+        view = locked.view()
+        opens = view.open_authorizations
+        target = view.find(authorization_id) if authorization_id else (opens[0] if opens else None)
+        if target is None or target.amazon_id is None:
+            return ActionResult(Outcome.REFUSED, "This order has no open authorization to void.")
         try:
-            rules.check_void(locked.view(), target.amazon_id)
+            rules.check_void(view, target.amazon_id)
         except rules.ActionRefused as refused:
             _log_event(
                 locked,
@@ -798,6 +814,8 @@ def void(
                 message=str(refused),
             )
             return ActionResult(Outcome.REFUSED, str(refused))
+        _sent(locked, actor, "CloseAuthorization", target.amazon_id)
+        oro_id = locked.amazon_order_reference_id
     client = amazon_client()
     try:
         client.close_authorization(target.amazon_id, reason=reason)
@@ -816,18 +834,20 @@ def void(
         message = (
             _people_message("void", exc)
             if isinstance(exc, AmazonApiError)
-            else (f"Amazon did not answer the void ({exc}). Use Refresh status to see where it stands.")
+            else f"Amazon did not answer the void ({exc}). {_ASKS_AGAIN}"
         )
         return ActionResult(Outcome.FAILED, message)
     with locked_payment(payment_id) as locked:
         txn, _ = apply_report(locked, authorization, actor=actor, operation="CloseAuthorization")
         ends_the_order = rules.cancel_after_void(locked.view())
+        if ends_the_order:
+            _sent(locked, actor, "CancelOrderReference", oro_id)
     if ends_the_order:
         try:
-            client.cancel_order_reference(payment.amazon_order_reference_id, reason=reason)
-            oro = client.get_order_reference_details(payment.amazon_order_reference_id)
+            client.cancel_order_reference(oro_id, reason=reason)
+            oro = client.get_order_reference_details(oro_id)
         except AmazonPayError as exc:
-            log.warning("void: cancel of %s failed: %s", payment.amazon_order_reference_id, exc)
+            log.warning("void: cancel of %s failed: %s", oro_id, exc)
         else:
             with locked_payment(payment_id) as locked:
                 apply_order_reference(locked, oro, actor=actor, operation="CancelOrderReference")
