@@ -88,6 +88,23 @@ def test_at_most_25_authorizations_on_an_order_reference():
         check_authorize(p, usd("1.00"), now=NOW)
 
 
+def test_no_eleventh_authorization_once_ten_were_captured():
+    # Amazon closes the order reference (MaxAuthorizationsCaptured); Paydesk does not wait for
+    # that IPN to stop offering, or accepting, another authorization.
+    ten = []
+    for i in range(1, 11):
+        ten += [
+            auth("Closed", amount="5.00", n=i, reason="MaxCapturesProcessed"),
+            capture(amount="5.00", n=i, auth_n=i),
+        ]
+    p = payment(*ten, total="100.00")
+    assert Action.AUTHORIZE not in extras(p)
+    with pytest.raises(ActionRefused, match="once 10 of its authorizations were captured; this one has 10"):
+        check_authorize(p, usd("5.00"), now=NOW)
+    nine = payment(*ten[:18], total="100.00")
+    check_authorize(nine, usd("5.00"), now=NOW)
+
+
 def test_cancel_is_refused_once_money_was_captured():
     check_cancel(payment(auth("Open")))
     with pytest.raises(ActionRefused, match="once money was captured"):

@@ -147,11 +147,19 @@ def authorizations_made(payment: Payment) -> int:
     return sum(1 for a in payment.authorizations if a.state != FAILED)
 
 
+def captured_authorizations(payment: Payment) -> int:
+    """Authorizations with money captured (or being captured) on them."""
+    return sum(
+        1 for a in payment.authorizations if any(c.state not in MOVED_NOTHING for c in payment.children(a))
+    )
+
+
 def _may_authorize(payment: Payment, *, now: datetime) -> bool:
     return (
         payment.mode == PaymentMode.AUTHORIZE_THEN_CAPTURE
         and payment.order_reference_state == OPEN
         and authorizations_made(payment) < limits.AUTHORIZATIONS_PER_ORDER_REFERENCE
+        and captured_authorizations(payment) < limits.CAPTURED_AUTHORIZATIONS_PER_ORDER_REFERENCE
         and left_to_collect(payment, now=now).is_positive
     )
 
@@ -305,6 +313,12 @@ def check_authorize(payment: Payment, amount: Money, *, now: datetime, capture_n
         raise ActionRefused(
             f"Amazon allows at most {limits.AUTHORIZATIONS_PER_ORDER_REFERENCE} authorizations on an "
             f"order reference; this one has {made}."
+        )
+    captured = captured_authorizations(payment)
+    if captured >= limits.CAPTURED_AUTHORIZATIONS_PER_ORDER_REFERENCE:
+        raise ActionRefused(
+            f"Amazon closes an order reference once {limits.CAPTURED_AUTHORIZATIONS_PER_ORDER_REFERENCE} "
+            f"of its authorizations were captured; this one has {captured}."
         )
     ceiling = limits.ceiling(payment.order_total)
     held = committed(payment, now=now)
