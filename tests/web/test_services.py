@@ -108,6 +108,23 @@ def test_voiding_one_of_two_open_authorizations_keeps_the_order_and_the_other(de
     assert status_of(order) == "processed"
 
 
+def test_a_request_key_used_for_one_authorization_is_refused_for_another(desk, sandbox):
+    _order, _, payment = place(sandbox)
+    main = payment.transactions.get(kind="authorization")
+    add_on = services.authorize_more(payment.pk, amount=usd("5.00"), actor=STAFF)
+    add_on_id = payment.transactions.get(pk=add_on.transaction_id).amazon_id
+    first = services.capture(payment.pk, authorization_id=add_on_id, actor=STAFF, idempotency_key="k-1")
+    assert first.outcome == Outcome.DONE, first.message
+
+    other = services.capture(payment.pk, authorization_id=main.amazon_id, actor=STAFF, idempotency_key="k-1")
+
+    assert other.outcome == Outcome.REFUSED
+    assert other.message == "This request key was already used for a different action; nothing was done."
+    assert sandbox.object_state(main.amazon_id)["capture_ids"] == []
+    retry = services.capture(payment.pk, authorization_id=add_on_id, actor=STAFF, idempotency_key="k-1")
+    assert (retry.outcome, retry.transaction_id) == (Outcome.DONE, first.transaction_id)
+
+
 def test_a_declined_payment_method_declines_the_authorization_with_amazons_reason(desk, sandbox):
     order, result, payment = place(sandbox, payment_method="declined")
     assert result.outcome == Outcome.DECLINED

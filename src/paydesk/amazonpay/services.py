@@ -388,10 +388,15 @@ def _describe(txn: Transaction, verb: str) -> ActionResult:
 
 
 def _replayed(
-    idempotency_key: str | None, payment_id: int, kind: Kind, amount: Money | None, operation: str
+    idempotency_key: str | None,
+    payment_id: int,
+    kind: Kind,
+    amount: Money | None,
+    target: str | None,
+    operation: str,
 ) -> ActionResult | None:
     """The result of an earlier request with the same idempotency key (a double click, a
-    client's retry), or None. The same key for a different action is refused."""
+    client's retry), or None. The same key for a different action, amount or target is refused."""
     if not idempotency_key:
         return None
     earlier = Transaction.objects.filter(idempotency_key=idempotency_key).first()
@@ -401,6 +406,7 @@ def _replayed(
         earlier.payment_id != payment_id
         or earlier.kind != kind.value
         or (amount is not None and earlier.amount_money != amount)
+        or (target is not None and earlier.parent_amazon_id != target)
     ):
         return ActionResult(
             Outcome.REFUSED, "This request key was already used for a different action; nothing was done."
@@ -417,6 +423,7 @@ def _begin(
     *,
     decide: Callable[[PaymentView], Decision],
     requested: Money | None,
+    target: str | None,
     actor: Actor,
     operation: str,
     idempotency_key: str | None,
@@ -424,7 +431,7 @@ def _begin(
     """Step 1: lock, decide on the locked state, store the transaction with its reference id.
     Commit. `decide` picks the target and amount (raising `ActionRefused` when the rules say no)."""
     with locked_payment(payment_id) as payment:
-        replay = _replayed(idempotency_key, payment_id, kind, requested, operation)
+        replay = _replayed(idempotency_key, payment_id, kind, requested, target, operation)
         if replay is not None:
             return None, replay
         rows = list(payment.transactions.all())
@@ -462,6 +469,7 @@ def _move_money(
     *,
     decide: Callable[[PaymentView], Decision],
     requested: Money | None,
+    target: str | None = None,
     actor: Actor,
     operation: str,
     idempotency_key: str | None,
@@ -474,6 +482,7 @@ def _move_money(
         kind,
         decide=decide,
         requested=requested,
+        target=target,
         actor=actor,
         operation=operation,
         idempotency_key=idempotency_key,
@@ -574,6 +583,7 @@ def capture(
         Kind.CAPTURE,
         decide=decide,
         requested=amount,
+        target=authorization_id,
         actor=actor,
         operation="Capture",
         idempotency_key=idempotency_key,
@@ -606,6 +616,7 @@ def refund(
         Kind.REFUND,
         decide=decide,
         requested=amount,
+        target=capture_id,
         actor=actor,
         operation="Refund",
         idempotency_key=idempotency_key,
