@@ -274,8 +274,14 @@ def test_authorizing_more_than_the_order_total_plus_allowance_is_refused(world: 
     order_id = world.open_order("100.00")
     world.authorize(order_id, "100.00")
     world.authorize(order_id, "15.00")  # 15% over is Amazon's allowance
-    with refused("TransactionAmountExceeded"):
+    with refused("TransactionAmountExceeded") as failure:
         world.authorize(order_id, "0.01")
+    # Worded as Amazon words it (a live reply quoted in docs/amazon-pay-v1.md §4).
+    assert str(failure.value).endswith(
+        f"OrderReference {order_id} has already been authorized for amount 115.00 USD. A new "
+        "Authorization with amount 0.01 USD cannot be accepted as the total Authorization amount "
+        "cannot exceed 115.00 USD."
+    )
 
 
 def test_a_closed_unused_authorization_frees_its_amount(world: World):

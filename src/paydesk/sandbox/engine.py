@@ -501,11 +501,15 @@ class Engine:
                     f"OrderReference {order.id} already has {MAX_AUTHORIZATIONS} authorizations.",
                 )
             limit = ceiling(order.order_total)
-            if limit < committed_on_order(order, authorizations) + amount:
+            held = committed_on_order(order, authorizations)
+            if limit < held + amount:
+                # Amazon's own wording (a live reply, docs/amazon-pay-v1.md §4).
                 raise AmazonError(
                     "TransactionAmountExceeded",
-                    f"Authorizing {amount.wire()} {amount.currency} would exceed the OrderTotal plus "
-                    f"Amazon's allowance ({limit.wire()} {limit.currency}) on {order.id}.",
+                    f"OrderReference {order.id} has already been authorized for amount {held.wire()} "
+                    f"{held.currency}. A new Authorization with amount {amount.wire()} {amount.currency} "
+                    f"cannot be accepted as the total Authorization amount cannot exceed {limit.wire()} "
+                    f"{limit.currency}.",
                 )
             now = self._clock.now()
             authorization = Authorization(
