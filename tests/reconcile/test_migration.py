@@ -62,3 +62,33 @@ def test_payments_with_anything_unsettled_are_checked_once_after_the_migration(b
     assert due == {*unsettled, unknown}
     assert set(Payment.objects.filter(pk__in=due).values_list("check_reason", flat=True)) == {"requested"}
     assert Payment.objects.get(pk=settled).next_check_at is None
+
+
+def test_payments_with_captures_or_refunds_an_ipn_left_unlinked_are_checked_after_0004(transactional_db):
+    before = [("amazonpay", "0003_attention_indexes")]
+    after = [("amazonpay", "0004_check_reason_unlinked")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    unlinked, linked = _payment(apps, "2001", "Closed"), _payment(apps, "2002", "Closed")
+    Transaction = apps.get_model("amazonpay", "Transaction")
+    for pk, parent in ((unlinked, ""), (linked, "S01-0000000-0002002-A000001")):
+        Transaction.objects.create(
+            payment_id=pk,
+            kind="refund",
+            reference_id=f"r-{pk}",
+            amount=Decimal("1.00"),
+            currency="USD",
+            state="Completed",
+            parent_amazon_id=parent,
+        )
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        Payment = executor.loader.project_state(after).apps.get_model("amazonpay", "Payment")
+        assert Payment.objects.get(pk=unlinked).check_reason == "unlinked"
+        assert Payment.objects.get(pk=unlinked).next_check_at is not None
+        assert Payment.objects.get(pk=linked).next_check_at is None
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

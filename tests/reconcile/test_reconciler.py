@@ -74,6 +74,35 @@ def test_a_void_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbo
     assert payment.check_reason != "requested"
 
 
+def test_a_void_whose_reply_was_lost_is_checked_again_though_a_refresh_ran_meanwhile(store, sandbox):
+    _order, _, payment = place(sandbox)
+    impatient = unpaced_client(store, timeout=0.5)
+
+    class RefreshWhileVoiding:
+        """The client, but a refresh (a colleague's click, the reconciler) runs as the void goes
+        out: it re-plans the payment's checks from what Amazon said before the void."""
+
+        def close_authorization(self, *args, **kwargs):
+            services.refresh(payment.pk, actor=services.RECONCILER)
+            return impatient.close_authorization(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(impatient, name)
+
+    services.use_client_factory(lambda _settings: RefreshWhileVoiding())
+    sandbox.arm_fault("CloseAuthorization", "act_then_timeout", count=4, hold_seconds=2)
+    assert services.void(payment.pk, actor=STAFF).outcome == Outcome.FAILED
+    sandbox.clear_faults()
+    services.use_client_factory(lambda _settings: impatient)
+
+    payment.refresh_from_db()
+    assert payment.check_reason == "requested"
+    assert payment.next_check_at <= timezone.now() + services.UNKNOWN_SETTLE_TIME
+    reconcile.run_pass(now=payment.next_check_at)
+    authorization = payment.transactions.get(kind="authorization")
+    assert (authorization.state, authorization.reason_code) == ("Closed", "SellerClosed")
+
+
 def test_a_closed_order_reference_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbox):
     _order, _, payment = place(sandbox)
     impatient = unpaced_client(store, timeout=0.5)

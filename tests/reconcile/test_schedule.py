@@ -84,12 +84,17 @@ def test_a_refund_first_heard_of_by_ipn_is_checked_at_once_so_a_refresh_links_it
     assert check.due == T0 + timedelta(hours=2)
     linked = txn(Kind.REFUND, "Completed", ref="sc-1", amazon_id="R", parent="C", at=T0 + timedelta(hours=2))
     assert plan(payment(CAPTURED, CAPTURE, linked)) is None
-    # One check is enough: if the walk could not link it, it is not asked about again and again.
-    assert plan(payment(CAPTURED, CAPTURE, learned), checked_at=T0 + timedelta(hours=3)) is None
+    # A walk that could not link it (throttled, failed), or an IPN that arrived after the last
+    # check: asked about again, backing off, until it is linked.
+    later = T0 + timedelta(hours=3)
+    again = plan(payment(CAPTURED, CAPTURE, learned), checked_at=later, checked_for="unlinked", checks=1)
+    assert again.reason == CheckReason.UNLINKED and again.due == later + SANDBOX.shortest_interval
+    third = plan(payment(CAPTURED, CAPTURE, learned), checked_at=later, checked_for="unlinked", checks=3)
+    assert third.due == later + 4 * SANDBOX.shortest_interval
 
 
 def test_repeated_checks_of_something_still_pending_back_off_to_an_hour():
-    pending = payment(txn(Kind.REFUND, "Pending"))
+    pending = payment(txn(Kind.REFUND, "Pending", parent="C"))
     reason = CheckReason.PENDING_REFUND
     checked = T0 + timedelta(minutes=1)
     dues = [plan(pending, checked_at=checked, checked_for=reason, checks=n).due for n in range(1, 10)]
@@ -99,7 +104,7 @@ def test_repeated_checks_of_something_still_pending_back_off_to_an_hour():
 
 
 def test_a_new_reason_starts_its_backoff_afresh():
-    pending = payment(txn(Kind.REFUND, "Pending"))
+    pending = payment(txn(Kind.REFUND, "Pending", parent="C"))
     checked = T0 + timedelta(minutes=30)
     after_many_unknown_checks = plan(pending, checked_at=checked, checked_for="unknown_outcome", checks=9)
     assert after_many_unknown_checks.due == checked + timedelta(minutes=1)

@@ -68,6 +68,14 @@ def test_refresh_shows_when_the_latest_transactions_ipn_did_not_arrive():
     assert actions(payment(auth("Closed"), capture(notified=False))) == (Action.REFUND, Action.REFRESH)
 
 
+def test_refresh_shows_while_a_refund_heard_of_by_ipn_is_not_linked_to_its_capture():
+    unlinked = replace(refund("Completed", "10.00", n=2), parent_id=None)
+    assert Action.REFRESH in actions(payment(auth("Closed"), capture(), unlinked))
+    assert Action.REFRESH not in actions(
+        payment(auth("Closed"), capture(), refund("Completed", "10.00", n=2))
+    )
+
+
 def test_refresh_shows_while_something_is_pending_past_the_grace_period():
     p = payment(auth("Closed"), capture(), refund("Pending"))
     assert Action.REFRESH in actions(p)

@@ -1,5 +1,6 @@
 """Beyond X-Cart: authorize what is left (split shipments), reauthorize, close and cancel."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -103,6 +104,10 @@ def test_no_eleventh_authorization_once_ten_were_captured():
         check_authorize(p, usd("5.00"), now=NOW)
     nine = payment(*ten[:18], total="100.00")
     check_authorize(nine, usd("5.00"), now=NOW)
+    # A capture learned by IPN whose authorization is not known yet still counts.
+    tenth_unlinked = replace(ten[19], parent_id=None)
+    with pytest.raises(ActionRefused, match="this one has 10"):
+        check_authorize(payment(*ten[:18], ten[18], tenth_unlinked, total="100.00"), usd("5.00"), now=NOW)
 
 
 def test_cancel_is_refused_once_money_was_captured():

@@ -125,6 +125,26 @@ def test_a_request_key_used_for_one_authorization_is_refused_for_another(desk, s
     assert (retry.outcome, retry.transaction_id) == (Outcome.DONE, first.transaction_id)
 
 
+def test_a_request_key_used_for_one_captures_refund_is_refused_for_another_capture(desk, sandbox):
+    _order, _, payment = place(sandbox)  # 52.95 USD, shipped in two parts
+    assert services.capture(payment.pk, amount=usd("20.00"), actor=STAFF).outcome == Outcome.DONE
+    assert services.authorize_more(payment.pk, actor=STAFF).outcome == Outcome.DONE
+    assert services.capture(payment.pk, actor=STAFF).outcome == Outcome.DONE
+    first, second = payment.transactions.filter(kind="capture").order_by("requested_at")
+    done = services.refund(
+        payment.pk, capture_id=first.amazon_id, amount=usd("5.00"), actor=STAFF, idempotency_key="r-1"
+    )
+    assert done.outcome == Outcome.PENDING, done.message
+
+    other = services.refund(
+        payment.pk, capture_id=second.amazon_id, amount=usd("5.00"), actor=STAFF, idempotency_key="r-1"
+    )
+
+    assert other.outcome == Outcome.REFUSED
+    assert "already used for a different action" in other.message
+    assert sandbox.object_state(second.amazon_id)["refund_ids"] == []
+
+
 def test_a_declined_payment_method_declines_the_authorization_with_amazons_reason(desk, sandbox):
     order, result, payment = place(sandbox, payment_method="declined")
     assert result.outcome == Outcome.DECLINED

@@ -16,7 +16,7 @@ A payment needs Amazon's word when:
 - a capture or refund was first heard of by IPN, which does not say what it was made on: the
   refresh's walk down Amazon's IdLists links it to its authorization or capture.
 
-Recurring reasons (unknown, pending, expired-but-open) are asked about again with a doubling
+Recurring reasons (unknown, pending, expired-but-open, unlinked) are asked about again with a doubling
 interval capped at an hour, Amazon's own suggestion for polling (see `LIVE`). One-shot reasons
 are satisfied by any reconciler check made after they fell due.
 """
@@ -65,6 +65,9 @@ _LABELS = {
 }
 _RECURRING = frozenset(
     {
+        # Until the walk has linked it: a throttled or failed walk, or an IPN delivered after the
+        # last check, must not leave a refund counting against every capture for good.
+        CheckReason.UNLINKED,
         CheckReason.UNKNOWN_OUTCOME,
         CheckReason.PENDING_AUTHORIZATION,
         CheckReason.PENDING_CAPTURE,

@@ -726,6 +726,13 @@ def _sent(payment: Payment, actor: Actor, operation: str, amazon_id: str) -> Non
     reply is lost or this process dies first, what Amazon did is recorded all the same. The
     recorded reply replaces this check with whatever the payment needs next."""
     _log_event(payment, actor, operation, Outcome.INFO, amazon_id=amazon_id, message="Sent to Amazon.")
+    _check_soon(payment)
+
+
+def _check_soon(payment: Payment) -> None:
+    """Have the reconciler ask Amazon about this (locked) payment once a call made now cannot
+    still be on its way, unless a check is due sooner. Called again when the call failed: a
+    refresh that ran while the call was under way may have replaced the first one."""
     due = timezone.now() + UNKNOWN_SETTLE_TIME
     if payment.next_check_at is None or payment.next_check_at > due:
         payment.next_check_at, payment.check_reason, payment.checks = due, CheckReason.REQUESTED.value, 0
@@ -767,6 +774,7 @@ def _order_reference_call(
                 message=str(exc),
                 request_id=getattr(exc, "request_id", "") or "",
             )
+            _check_soon(locked)
         if isinstance(exc, AmazonApiError):
             return ActionResult(Outcome.FAILED, _people_message(operation, exc), error_code=exc.code or "")
         return ActionResult(Outcome.FAILED, f"Amazon did not answer ({exc}). {_ASKS_AGAIN}")
@@ -842,6 +850,7 @@ def void(
                 message=str(exc),
                 request_id=getattr(exc, "request_id", "") or "",
             )
+            _check_soon(locked)
         message = (
             _people_message("void", exc)
             if isinstance(exc, AmazonApiError)
@@ -859,6 +868,8 @@ def void(
             oro = client.get_order_reference_details(oro_id)
         except AmazonPayError as exc:
             log.warning("void: cancel of %s failed: %s", oro_id, exc)
+            with locked_payment(payment_id) as locked:
+                _check_soon(locked)
         else:
             with locked_payment(payment_id) as locked:
                 apply_order_reference(locked, oro, actor=actor, operation="CancelOrderReference")
@@ -901,7 +912,9 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
 
     Walks the IdLists (order reference -> authorizations -> captures -> refunds), so objects
     whose reply was lost (Unknown) or that Paydesk never knew of are found and recorded.
-    Objects already in a final state are not asked about again, to spare Amazon's quotas.
+    Objects already in a final state, with nothing open under them, are not asked about again,
+    to spare Amazon's quotas - unless a capture or refund is not linked to its parent yet: then
+    everything is walked, which links it.
     """
     client = amazon_client()
     payment = Payment.objects.select_related("order").get(pk=payment_id)

@@ -371,8 +371,9 @@ _ACTIONS = {
                 "description": "The Amazon authorization id; default: the first open one.",
             }
         },
-        "Amazon's CloseAuthorization; when nothing was captured on the order, its order reference is "
-        "canceled too, so the buyer is not charged.",
+        "Amazon's CloseAuthorization; when nothing was captured on the order and no other "
+        "authorization is open or under way, its order reference is canceled too, so the buyer is "
+        "not charged.",
     ),
     "refund": (
         "Refund a completed capture",

@@ -148,10 +148,13 @@ def authorizations_made(payment: Payment) -> int:
 
 
 def captured_authorizations(payment: Payment) -> int:
-    """Authorizations with money captured (or being captured) on them."""
-    return sum(
+    """Authorizations with money captured (or being captured) on them; a capture whose
+    authorization Paydesk has not learned yet counts as one more."""
+    linked = sum(
         1 for a in payment.authorizations if any(c.state not in MOVED_NOTHING for c in payment.children(a))
     )
+    unlinked = sum(1 for c in payment.captures if c.parent_id is None and c.state not in MOVED_NOTHING)
+    return linked + unlinked
 
 
 def _may_authorize(payment: Payment, *, now: datetime) -> bool:
@@ -189,9 +192,13 @@ def cancel_after_void(payment: Payment) -> bool:
 
 def needs_refresh(payment: Payment, *, now: datetime, pending_grace: timedelta = timedelta(0)) -> bool:
     """True when Paydesk cannot trust what it holds: no IPN confirmed the latest transaction,
-    an outcome is unknown, or something has been pending longer than `pending_grace`."""
+    a capture or refund is not linked to what it was made on, an outcome is unknown, or
+    something has been pending longer than `pending_grace`."""
     latest = payment.latest
     if latest is not None and not latest.notified:
+        return True
+    if any(t.kind != Kind.AUTHORIZATION and t.parent_id is None for t in payment.transactions):
+        # Heard of by IPN only: which authorization or capture it belongs to is Amazon's to say.
         return True
     for transaction in payment.in_flight:
         if transaction.state == UNKNOWN:
