@@ -43,14 +43,23 @@ def test_a_capture_whose_reply_was_lost_is_found_and_recorded_by_the_reconciler(
     assert PaymentEvent.objects.filter(payment=payment, source=Source.RECONCILER).exists()
 
 
+def with_reply_lost(store, sandbox, operation: str, action):
+    """Run `action()` while Amazon performs `operation` but every reply to it times out."""
+    impatient = unpaced_client(store, timeout=0.5)
+    services.use_client_factory(lambda _settings: impatient)
+    sandbox.arm_fault(operation, "act_then_timeout", count=4, hold_seconds=2)
+    try:
+        return action()
+    finally:
+        sandbox.clear_faults()
+
+
 def test_a_void_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbox):
     _order, _, payment = place(sandbox)
     authorization = payment.transactions.get(kind="authorization")
-    impatient = unpaced_client(store, timeout=0.5)
-    services.use_client_factory(lambda _settings: impatient)
-    sandbox.arm_fault("CloseAuthorization", "act_then_timeout", count=4, hold_seconds=2)
-    result = services.void(payment.pk, actor=STAFF)
-    sandbox.clear_faults()
+    result = with_reply_lost(
+        store, sandbox, "CloseAuthorization", lambda: services.void(payment.pk, actor=STAFF)
+    )
     assert result.outcome == Outcome.FAILED
     assert "asks Amazon where it stands within a few minutes" in result.message
     assert sandbox.object_state(authorization.amazon_id)["status"]["state"] == "Closed"
@@ -105,11 +114,9 @@ def test_a_void_whose_reply_was_lost_is_checked_again_though_a_refresh_ran_meanw
 
 def test_a_closed_order_reference_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbox):
     _order, _, payment = place(sandbox)
-    impatient = unpaced_client(store, timeout=0.5)
-    services.use_client_factory(lambda _settings: impatient)
-    sandbox.arm_fault("CloseOrderReference", "act_then_timeout", count=4, hold_seconds=2)
-    result = services.close_order_reference(payment.pk, actor=STAFF)
-    sandbox.clear_faults()
+    result = with_reply_lost(
+        store, sandbox, "CloseOrderReference", lambda: services.close_order_reference(payment.pk, actor=STAFF)
+    )
     assert result.outcome == Outcome.FAILED
     payment.refresh_from_db()
     assert payment.order_reference_state == "Open" and payment.check_reason == "requested"
