@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
-from paydesk.sandbox import Sandbox, SandboxConfig
+from paydesk.sandbox import IpnSettings, Sandbox, SandboxConfig
 
-from .conftest import open_order, quiet_timings, result, sdk_client
+from .conftest import GENEROUS, open_order, quiet_timings, result, sdk_client, wait_for
 
 
 def config(state_file: Path) -> SandboxConfig:
@@ -50,3 +53,29 @@ def test_without_a_state_file_nothing_survives(tmp_path: Path):
         order_id = first.create_order_reference(amount="1.00", currency="USD")
     with Sandbox(SandboxConfig(throttling=False)) as second:
         assert second.engine.find(order_id) is None
+
+
+def test_ipn_deliveries_waiting_for_a_retry_are_sent_after_a_restart(tmp_path: Path, ipn_receiver):
+    state_file = tmp_path / "sandbox.sqlite3"
+    ipn = IpnSettings(urls=(ipn_receiver.url,), retry_first_delay=timedelta(seconds=2), max_attempts=4)
+    ipn_receiver.statuses.append(500)  # the store's endpoint is down for the first attempt
+    with Sandbox(replace(config(state_file), ipn=ipn)) as first:
+        order_id = first.create_order_reference(amount="1.00", currency="USD")
+        assert sdk_client(first).confirm_order_reference(order_id).success
+        (failed,) = ipn_receiver.wait_for(1)
+        wait_for(lambda: first.ipn_deliveries()[0]["attempts"], GENEROUS, "the first attempt recorded")
+        # Stopped (as by a restart) before the retry two seconds later.
+
+    with Sandbox(replace(config(state_file), ipn=ipn)) as second:
+        attempts = ipn_receiver.wait_for(2)
+        assert second.wait_for_ipn_idle(GENEROUS)
+        (delivery,) = second.ipn_deliveries()
+
+    assert attempts[1].envelope()["MessageId"] == failed.envelope()["MessageId"]
+    assert attempts[1].body == failed.body  # the same signed message, as SNS retries it
+    assert delivery["state"] == "delivered"
+    assert [attempt["status"] for attempt in delivery["attempts"]] == [500, 200]
+    with Sandbox(replace(config(state_file), ipn=ipn)) as third:
+        time.sleep(0.3)
+        assert third.ipn_deliveries() == []  # delivered: nothing is sent again
+    assert len(ipn_receiver.messages()) == 2

@@ -41,6 +41,7 @@ from paydesk.sandbox.clock import SandboxClock, amazon_timestamp
 from paydesk.sandbox.config import IPN_RETRY_ANY_FAILURE, IpnSettings
 from paydesk.sandbox.engine import Change
 from paydesk.sandbox.model import AmazonObject, Authorization, Capture, OrderReference
+from paydesk.sandbox.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +187,23 @@ class Delivery:
             "attempts": [vars(attempt) for attempt in self.attempts],
         }
 
+    def record(self) -> dict[str, object]:
+        """Everything needed to send it again after a restart."""
+        return {**self.as_json(), "body": self.body.decode("utf-8"), "headers": self.headers}
+
+    @classmethod
+    def from_record(cls, record: dict) -> Delivery:
+        return cls(
+            record["id"],
+            record["message_id"],
+            record["url"],
+            record["body"].encode("utf-8"),
+            record["headers"],
+            record["notification_type"],
+            record["object_id"],
+            attempts=[Attempt(**attempt) for attempt in record["attempts"]],
+        )
+
 
 @dataclass
 class _Mischief:
@@ -212,8 +230,14 @@ class IpnDispatcher:
         clock: SandboxClock,
         cert_base_url: Callable[[], str],
         monotonic: Callable[[], float] = time.monotonic,
+        journal: Store | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
+        """`journal`: where deliveries waiting for an attempt are kept across restarts (the
+        sandbox's state file); without one a restart drops them."""
         self._settings = settings
+        self._journal = journal
+        self._wall = wall
         self._signer = signer
         self._clock = clock
         self._base_url = cert_base_url
@@ -237,6 +261,7 @@ class IpnDispatcher:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._resume_journal()
         publisher = threading.Thread(target=self._publish_loop, name="sandbox-ipn-publisher", daemon=True)
         publisher.start()
         self._workers.append(publisher)
@@ -245,6 +270,20 @@ class IpnDispatcher:
             worker.start()
             self._workers.append(worker)
 
+    def _resume_journal(self) -> None:
+        """Deliveries a stopped (or killed) sandbox left waiting go on where they were: each is
+        sent when its next attempt falls due, or at once if that time has passed."""
+        if self._journal is None:
+            return
+        with self._condition:
+            last = 0
+            for due, record in self._journal.queued_ipns():
+                delivery = Delivery.from_record(record)
+                last = max(last, delivery.id)
+                self._remember(delivery)
+                self._enqueue(delivery, self._monotonic() + max(0.0, due - self._wall()))
+            self._ids = itertools.count(last + 1)
+
     def stop(self) -> None:
         with self._condition:
             self._stopping = True
@@ -252,6 +291,10 @@ class IpnDispatcher:
         for worker in self._workers:
             worker.join(timeout=self._settings.request_timeout.total_seconds() + 1)
         self._workers.clear()
+        with self._condition:
+            # The state file closes next; a delivery still being sent stays kept and is sent
+            # again after a restart (SNS delivers at least once, so may Amazon).
+            self._journal = None
 
     # -- controls -------------------------------------------------------------------------------
 
@@ -457,7 +500,14 @@ class IpnDispatcher:
 
     def _enqueue(self, delivery: Delivery, due: float) -> None:
         heapq.heappush(self._ready, (due, next(self._sequence), delivery.id))
+        if self._journal is not None:
+            self._journal.keep_ipn(delivery.id, self._wall() + (due - self._monotonic()), delivery.record())
         self._condition.notify()
+
+    def _done(self, delivery: Delivery) -> None:
+        if self._journal is not None:
+            self._journal.forget_ipn(delivery.id)
+        self._release_next(delivery)
 
     def _release_next(self, delivery: Delivery) -> None:
         if delivery.then is not None:
@@ -519,14 +569,14 @@ class IpnDispatcher:
         delivery.attempts.append(Attempt(amazon_timestamp(self._clock.real_now()), status, problem))
         if status is not None and 200 <= status < 300:
             delivery.state = "delivered"
-            self._release_next(delivery)
+            self._done(delivery)
             return
         retry_any = self._settings.retry_policy == IPN_RETRY_ANY_FAILURE
         retryable = retry_any or (status is not None and not 400 <= status < 500)
         if not retryable or len(delivery.attempts) >= self._settings.max_attempts:
             delivery.state = "failed"
             logger.info("IPN %s to %s given up: %s", delivery.message_id, delivery.url, problem or status)
-            self._release_next(delivery)
+            self._done(delivery)
             return
         backoff = self._settings.retry_first_delay.total_seconds() * 2 ** (len(delivery.attempts) - 1)
         self._enqueue(delivery, self._monotonic() + backoff)

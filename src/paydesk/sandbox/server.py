@@ -66,7 +66,9 @@ class Sandbox:
         self.faults = FaultPlan()
         self.gateway = Gateway(self.config, self.engine, self.clock, self.throttle, self.faults)
         self._signer = self._load_or_make_signer()
-        self.ipn = IpnDispatcher(self.config.ipn, self._signer, self.clock, lambda: self.url)
+        self.ipn = IpnDispatcher(
+            self.config.ipn, self._signer, self.clock, lambda: self.url, journal=self._store
+        )
         self.engine.add_listener(self.ipn.publish)
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []

@@ -2,7 +2,8 @@
 signing key, certificate and clock offset, so a restarted sandbox carries on where it stopped.
 
 Objects are stored as JSON (readable with the sqlite3 shell), one row per object, rewritten on
-every change. Queued IPN deliveries are not stored: a restart loses them, as documented.
+every change. IPN deliveries waiting for their (next) attempt are kept too, with when it falls
+due on the wall clock, so a restarted sandbox goes on retrying them as Amazon would.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _KINDS: dict[str, type] = {cls.__name__: cls for cls in (OrderReference, Authori
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS ipn_queue (id INTEGER PRIMARY KEY, due REAL NOT NULL, delivery TEXT NOT NULL);
 """
 
 
@@ -92,6 +94,24 @@ class Store:
     def set_meta(self, name: str, value: bytes) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    # -- IPN deliveries on their way: `delivery` is the dispatcher's own JSON-ready record ------
+
+    def keep_ipn(self, delivery_id: int, due: float, delivery: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO ipn_queue (id, due, delivery) VALUES (?, ?, ?)",
+                (delivery_id, due, json.dumps(delivery)),
+            )
+
+    def forget_ipn(self, delivery_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM ipn_queue WHERE id = ?", (delivery_id,))
+
+    def queued_ipns(self) -> list[tuple[float, dict[str, Any]]]:
+        with self._lock:
+            rows = self._db.execute("SELECT due, delivery FROM ipn_queue ORDER BY due, id").fetchall()
+        return [(due, json.loads(delivery)) for due, delivery in rows]
 
     def close(self) -> None:
         with self._lock:
