@@ -254,10 +254,27 @@ def test_a_genuine_notification_from_another_topic_is_refused_as_wrong_topic():
     assert refusal_reason(raw) == Rejection.WRONG_TOPIC
 
 
-def test_without_a_configured_topic_only_the_seller_is_checked():
-    raw = signed_notification(TopicArn="arn:aws:sns:eu-west-1:291180941288:A1G8446IYHA4MRA2K7NDRCTOTPW9")
+def test_without_a_configured_topic_any_of_amazon_pays_topics_for_this_seller_is_accepted():
+    raw = signed_notification(TopicArn=f"arn:aws:sns:eu-west-1:291180941288:A1G8446IYHA4MR{SELLER_ID}")
 
     assert accept(raw, topic_arn=None).topic_arn.startswith("arn:aws:sns:eu-west-1")
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        # An attacker's own topic: SNS signs it all the same, and the Message names our seller.
+        f"arn:aws:sns:us-east-1:111122223333:A3BXB0YN3XH17H{SELLER_ID}",
+        f"arn:aws:sns:us-east-1:111122223333:attackers-own-topic-{SELLER_ID}",
+        # Amazon Pay's account, but another seller's topic.
+        "arn:aws:sns:us-east-1:291180941288:A3BXB0YN3XH17HA1OTHERSELLER9",
+        "not-an-arn",
+    ],
+)
+def test_without_a_configured_topic_a_topic_outside_amazon_pays_account_is_refused(topic):
+    raw = signed_notification(TopicArn=topic)
+
+    assert refusal_reason(raw, topic_arn=None) == Rejection.WRONG_TOPIC
 
 
 def test_a_notification_for_this_store_passes_the_store_check():

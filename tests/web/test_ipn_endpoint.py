@@ -164,6 +164,25 @@ def test_a_configured_topic_must_match(client, store, certs):
     assert Notification.objects.get().reason == "wrong_topic"
 
 
+def test_without_a_configured_topic_a_genuinely_signed_notification_from_anothers_topic_is_refused(
+    client, store, certs
+):
+    # SNS signs what any AWS account publishes; an attacker's topic, our SellerId in the Message
+    # and a real order reference would otherwise mark an unpaid order as paid.
+    assert not AmazonPaySettings.load().ipn_topic_arn
+    data = notification_data(
+        "PaymentCapture", amazon_id=CAP[:-7] + "C999999", reference_id="x-c9", state="Completed"
+    )
+    forged = dict(envelope("PaymentCapture", data, cert_url=certs["urls"]["good"]))
+    forged["TopicArn"] = "arn:aws:sns:us-east-1:111122223333:attackers-own-topic"
+    response = post(client, body_of(sign(forged, certs["key"])))
+    assert response.status_code == 403
+    row = Notification.objects.get()
+    assert (row.verdict, row.reason, row.applied) == ("rejected", "wrong_topic", False)
+    assert not Transaction.objects.filter(amazon_id=CAP[:-7] + "C999999").exists()
+    assert store["order"].__class__.objects.get(pk=store["order"].pk).status == "authorized"
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -534,13 +534,18 @@ def verify(
         ) from exc
 
 
+# The AWS account Amazon Pay publishes IPNs from, in every region seen: its topics are
+# arn:aws:sns:<region>:291180941288:<MarketplaceId><SellerId> (docs/amazon-pay-v1.md §7.1).
+AMAZON_PAY_SNS_ACCOUNT = "291180941288"
+
+
 def check_belongs_to_store(ipn: IpnMessage, *, seller_id: str, topic_arn: str | None = None) -> None:
     """Raise `WrongSeller`/`WrongTopic` unless the notification is for this store.
 
-    Configure `topic_arn`: SNS signs whatever any AWS account publishes to its own topic, and anyone
-    can subscribe our endpoint to such a topic and write our SellerId into the Message. Only the
-    TopicArn (Amazon Pay's account, e.g. arn:aws:sns:us-east-1:291180941288:..., §7.1) tells an
-    Amazon Pay IPN from such a look-alike.
+    SNS signs whatever any AWS account publishes to its own topic, and anyone can subscribe our
+    endpoint to such a topic and write our SellerId into the Message: a valid signature does not
+    make an Amazon Pay IPN. Only the TopicArn tells them apart. With `topic_arn` configured it
+    must match exactly; without, it must be a topic of Amazon Pay's account named for this seller.
     """
     if not seller_id:
         raise ValueError("seller_id must be the store's Amazon Pay merchant id")
@@ -548,8 +553,17 @@ def check_belongs_to_store(ipn: IpnMessage, *, seller_id: str, topic_arn: str | 
         raise WrongSeller(
             f"The notification is for seller {ipn.seller_id}, not this store ({seller_id}); ignored."
         )
-    if topic_arn is not None and ipn.topic_arn != topic_arn:
-        raise WrongTopic(f"The notification came from topic {ipn.topic_arn}, not {topic_arn}; ignored.")
+    if topic_arn is not None:
+        if ipn.topic_arn != topic_arn:
+            raise WrongTopic(f"The notification came from topic {ipn.topic_arn}, not {topic_arn}; ignored.")
+        return
+    parts = ipn.topic_arn.split(":")
+    if len(parts) != 6 or parts[4] != AMAZON_PAY_SNS_ACCOUNT or not parts[5].endswith(seller_id):
+        raise WrongTopic(
+            f"The notification came from topic {ipn.topic_arn}, which is not one of Amazon Pay's "
+            f"(account {AMAZON_PAY_SNS_ACCOUNT}, named for seller {seller_id}); ignored. If Amazon "
+            "Pay does publish from it, set it as the IPN topic ARN in the settings."
+        )
 
 
 def verify_ipn(
