@@ -3,6 +3,7 @@ available actions, and the payment's history."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from decimal import Decimal
 
@@ -92,6 +93,12 @@ def test_the_list_filters_like_the_order_page(api):
 )
 def test_a_bad_list_parameter_is_400_naming_it(api, params, field):
     assert_problem(api.get("/orders", params), 400, type_suffix="/invalid-request", field=field)
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00"])
+def test_a_cursor_at_the_end_of_the_calendar_is_a_400_not_a_500(api, moment):
+    cursor = base64.urlsafe_b64encode(f"{moment}|1".encode()).decode().rstrip("=")
+    assert_problem(api.get("/orders", {"q": "jane", "after": cursor}), 400, field="after")
 
 
 def test_after_and_before_together_are_refused(api):

@@ -93,12 +93,14 @@ def decode_cursor(token: str) -> tuple[datetime, int] | None:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         placed, pk = raw.split("|")
-        moment = datetime.fromisoformat(placed)
-        if moment.tzinfo is None:
-            return None
-        return moment, int(pk)
+        moment, key = datetime.fromisoformat(placed), int(pk)
     except (ValueError, UnicodeDecodeError):
         return None
+    # Only what `encode_cursor` could have made: an aware time with room for the name-search
+    # window on either side, and a key the database's bigint holds.
+    if moment.tzinfo is None or not 1900 <= moment.year <= 9000 or not 0 < key < 2**63:
+        return None
+    return moment, key
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "paydesk.web.middleware.RefuseNulCharacters",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -150,5 +151,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "paydesk": {"handlers": ["console"], "level": os.environ.get("PAYDESK_LOG_LEVEL", "INFO")},
+        # A 500 on a page is logged with its traceback (Django logs it here; with DEBUG off nothing
+        # else shows it).
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
