@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -58,10 +59,18 @@ def checkout(request):
         reference, lines=lines, shipping=shipping, customer_name=name, customer_email=email
     )
     request.session["shop_result"] = result.message
+    # The thank-you page is the buyer's own: order numbers are sequential, so without this anyone
+    # could read every order's status by counting.
+    request.session[_PLACED] = [*request.session.get(_PLACED, [])[-19:], order.number]
     return redirect("shop:thanks", number=order.number)
 
 
+_PLACED = "shop_orders"
+
+
 def thanks(request, number: str):
+    if number not in request.session.get(_PLACED, []):
+        raise Http404("No order of yours has this number.")
     order = get_object_or_404(Order, number=number)
     return render(
         request, "shop/thanks.html", {"order": order, "result": request.session.pop("shop_result", "")}
