@@ -136,8 +136,10 @@ if os.environ.get("PAYDESK_BEHIND_TLS_PROXY") == "1":
     # Only behind a proxy that sets (and overwrites) X-Forwarded-Proto: otherwise a client
     # could claim https itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+# Served over https (either way above): the session must never travel in a plain-http request.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = os.environ.get("PAYDESK_BEHIND_TLS_PROXY") == "1" or any(
+    origin.startswith("https://") for origin in CSRF_TRUSTED_ORIGINS
+)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
