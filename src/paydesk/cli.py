@@ -19,7 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "set up and run the whole order desk offline: web app, sandbox, sample orders",
     ),
     "serve": ("paydesk.web.serve", "run the web app under a production WSGI server (waitress)"),
-    "ipn": ("paydesk.amazonpay.sns_cli", "check Amazon Pay IPNs: `paydesk ipn verify FILE`"),
+    "ipn": (
+        "paydesk.amazonpay.sns_cli",
+        "check Amazon Pay IPNs (`paydesk ipn verify FILE`), prune refused ones (`paydesk ipn prune`)",
+    ),
     "reconcile": (
         "paydesk.amazonpay.reconcile_cli",
         "ask Amazon about payments that need its word (pending, unknown, unconfirmed, expiring)",

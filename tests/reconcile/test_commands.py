@@ -65,3 +65,41 @@ def test_paydesk_serve_reconciles_in_the_background(transactional_db, store, san
     finally:
         processes.stop(server)
     assert Payment.objects.get(pk=payment.pk).checked_at is not None
+
+
+def test_paydesk_ipn_prune_deletes_only_old_refused_requests(transactional_db, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from paydesk.amazonpay.models import Notification, Verdict
+
+    def stored(verdict: str, days_ago: int, message_id: str | None = None) -> int:
+        row = Notification.objects.create(
+            body="{}",
+            body_size=2,
+            verdict=verdict,
+            message_id=message_id,
+            claimed_message_id=message_id or "",
+        )
+        Notification.objects.filter(pk=row.pk).update(received_at=timezone.now() - timedelta(days=days_ago))
+        return row.pk
+
+    old_forgery = stored(Verdict.REJECTED, 40)
+    old_garbage = stored(Verdict.MALFORMED, 31)
+    recent_forgery = stored(Verdict.REJECTED, 2)
+    old_accepted = stored(Verdict.ACCEPTED, 90, message_id="m-1")
+    old_duplicate = stored(Verdict.DUPLICATE, 90)
+    old_retry = stored(Verdict.RETRY, 90)
+
+    log = tmp_path / "prune.log"
+    worker = processes.start(["-m", "paydesk", "ipn", "prune", "--refused-older-than", "30"], log=log)
+    try:
+        assert worker.wait(timeout=120) == 0, log.read_text()
+    finally:
+        processes.stop(worker)
+
+    assert "deleted 2 refused requests" in log.read_text()
+    left = set(Notification.objects.values_list("pk", flat=True))
+    assert left == {recent_forgery, old_accepted, old_duplicate, old_retry}
+    assert not {old_forgery, old_garbage} & left

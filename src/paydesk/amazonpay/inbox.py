@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, OperationalError
 from django.db import transaction as db
@@ -133,6 +134,18 @@ def receive(
         # Billing agreements, chargebacks, provider credits: genuine, kept, not Paydesk's to apply.
         return _claim_and_apply(row, message.message_id, None)
     return _claim_and_apply(row, message.message_id, obj)
+
+
+def prune_refused(*, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete the requests refused for good (forged, malformed, for another seller or topic)
+    received more than `older_than` ago; returns how many. The endpoint keeps every request so
+    that nothing Amazon sends is lost, which also lets anyone fill the database: this is the
+    way back. Accepted notifications and duplicates, the payments' evidence, are never deleted."""
+    cutoff = (now or timezone.now()) - older_than
+    refused = Notification.objects.filter(
+        verdict__in=[Verdict.REJECTED, Verdict.MALFORMED], received_at__lt=cutoff
+    )
+    return refused.delete()[0]
 
 
 # What a request's row learns after it was stored. The raw request (received_at, remote_addr,

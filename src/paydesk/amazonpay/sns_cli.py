@@ -1,4 +1,5 @@
 """`paydesk ipn verify FILE [--cert-file PEM] [--at TIME]`: check a raw SNS message as the endpoint would.
+`paydesk ipn prune --refused-older-than DAYS`: delete requests the endpoint refused for good.
 
 Prints the parsed notification as JSON and exits 0, or says why it was refused and exits 1. To
 register it, `paydesk.cli.COMMANDS` gets `"ipn": ("paydesk.amazonpay.sns_cli", "...")`.
@@ -42,9 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="also trust the offline sandbox's certificates under this URL prefix (never in live mode)",
     )
+    prune = actions.add_parser(
+        "prune",
+        help="delete requests the IPN endpoint refused for good (forged, malformed) after DAYS days",
+        description="Delete stored IPN requests refused as forged or malformed, received more than DAYS "
+        "days ago. Accepted notifications and duplicates are never deleted.",
+    )
+    prune.add_argument("--refused-older-than", metavar="DAYS", type=int, required=True)
+    prune.add_argument("--data-dir", help="where SQLite and the generated secret live (default ./var)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.ipn_action == "prune":
+        return _prune(args)
     from paydesk.amazonpay import sns
 
     if args.topic_arn and not args.seller_id:
@@ -83,6 +94,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"refused ({refusal.reason}): {refusal}", file=sys.stderr)
         return 1
     print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    if args.refused_older_than < 0:
+        print("paydesk ipn prune: --refused-older-than must be 0 or more days", file=sys.stderr)
+        return 2
+    from paydesk.web.django_setup import setup
+
+    setup(args.data_dir)
+    from datetime import timedelta
+
+    from paydesk.amazonpay import inbox
+
+    deleted = inbox.prune_refused(older_than=timedelta(days=args.refused_older_than))
+    print(f"paydesk ipn prune: deleted {deleted} refused request{'' if deleted == 1 else 's'}")
     return 0
 
 
