@@ -53,6 +53,15 @@ def start(args: list[str], *, log: Path, **extra: str) -> subprocess.Popen:
         )
 
 
+def run(args: list[str], *, log: Path, timeout: float = 120, **extra: str) -> int:
+    """Run a Paydesk process to its end; its exit status (killed after `timeout`)."""
+    process = start(args, log=log, **extra)
+    try:
+        return process.wait(timeout=timeout)
+    finally:
+        stop(process)
+
+
 def eventually(check: Callable[[], object], *, timeout: float = 60.0, what: str, log: Path | None = None):
     """Poll `check` until it returns something true (no timing is asserted: the deadline is
     generous and only stops a hung test)."""

@@ -16,11 +16,9 @@ def test_paydesk_reconcile_once_checks_what_is_due_and_reports_it(transactional_
     payments = [place(sandbox)[2] for _ in range(2)]
     reconcile.request_checks([p.pk for p in payments])
     log = tmp_path / "reconcile.log"
-    worker = processes.start(["-m", "paydesk", "reconcile", "--once", "--workers", "2"], log=log)
-    try:
-        assert worker.wait(timeout=120) == 0, log.read_text()
-    finally:
-        processes.stop(worker)
+    assert processes.run(["-m", "paydesk", "reconcile", "--once", "--workers", "2"], log=log) == 0, (
+        log.read_text()
+    )
     output = log.read_text()
     assert "reconcile: checked 2 payments" in output and "2 refreshed, 0 failed" in output
     for payment in payments:
@@ -37,11 +35,9 @@ def test_paydesk_reconcile_once_exits_nonzero_when_amazon_cannot_be_asked(
     reconcile.request_checks([payment.pk])
     sandbox.arm_fault("GetOrderReferenceDetails", "500", count=100)
     log = tmp_path / "reconcile.log"
-    worker = processes.start(["-m", "paydesk", "reconcile", "--once", "--no-progress"], log=log)
-    try:
-        assert worker.wait(timeout=180) == 1, log.read_text()
-    finally:
-        processes.stop(worker)
+    assert (
+        processes.run(["-m", "paydesk", "reconcile", "--once", "--no-progress"], log=log, timeout=180) == 1
+    ), log.read_text()
     assert "0 refreshed, 1 failed" in log.read_text()
 
 
@@ -93,11 +89,9 @@ def test_paydesk_ipn_prune_deletes_only_old_refused_requests(transactional_db, t
     old_retry = stored(Verdict.RETRY, 90)
 
     log = tmp_path / "prune.log"
-    worker = processes.start(["-m", "paydesk", "ipn", "prune", "--refused-older-than", "30"], log=log)
-    try:
-        assert worker.wait(timeout=120) == 0, log.read_text()
-    finally:
-        processes.stop(worker)
+    assert processes.run(["-m", "paydesk", "ipn", "prune", "--refused-older-than", "30"], log=log) == 0, (
+        log.read_text()
+    )
 
     assert "deleted 2 refused requests" in log.read_text()
     left = set(Notification.objects.values_list("pk", flat=True))

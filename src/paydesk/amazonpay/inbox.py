@@ -252,8 +252,8 @@ def _order_reference_id(obj) -> str:
 def _apply(row: Notification, obj, oro_id: str) -> None:
     """Apply inside the caller's transaction: lock the payment (found by its order reference
     id, in the same query) and record Amazon's report through the payment service."""
+    locking = Payment.objects.select_for_update().select_related("order")
     try:
-        locking = Payment.objects.select_for_update().select_related("order")
         payment = locking.get(amazon_order_reference_id=oro_id)
     except Payment.DoesNotExist:
         row.reason = "unknown_payment"

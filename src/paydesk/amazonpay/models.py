@@ -186,6 +186,17 @@ class Payment(models.Model):
         self.next_check_at, self.check_reason, self.checks = due, reason, checks
         Payment.objects.filter(pk=self.pk).update(next_check_at=due, check_reason=reason, checks=checks)
 
+    def check_within(self, delay: timedelta) -> None:
+        """Have the reconciler ask Amazon about this (locked) payment within `delay`, unless a
+        check is due sooner. For calls that leave no transaction to plan from (void, close,
+        cancel); the next recorded reply replans with `plan_next_check`."""
+        due = timezone.now() + delay
+        if self.next_check_at is not None and self.next_check_at <= due:
+            return
+        reason = schedule.CheckReason.REQUESTED.value
+        self.next_check_at, self.check_reason, self.checks = due, reason, 0
+        Payment.objects.filter(pk=self.pk).update(next_check_at=due, check_reason=reason, checks=0)
+
     @property
     def order_total_money(self) -> Money:
         return Money(self.order_total, self.currency)

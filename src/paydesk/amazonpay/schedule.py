@@ -156,7 +156,7 @@ def _rules(payment: Payment, *, unknown_settle: timedelta, timing: Timing) -> li
             checks.append(Check(since + unknown_settle, CheckReason.UNKNOWN_OUTCOME))
         elif txn.state == PENDING:
             checks.append(Check(since + timing.pending[txn.kind], _PENDING_REASON[txn.kind]))
-        if txn.kind != Kind.AUTHORIZATION and txn.parent_id is None:
+        if txn.unlinked:
             checks.append(Check(since, CheckReason.UNLINKED))
     for authorization in payment.open_authorizations:
         expires = authorization.expires_at

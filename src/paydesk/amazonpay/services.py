@@ -45,7 +45,6 @@ from paydesk.amazonpay.models import (
     Source,
     Transaction,
 )
-from paydesk.amazonpay.schedule import CheckReason
 from paydesk.orders.models import Order
 from paydesk.payments import actions as rules
 from paydesk.payments.money import Money
@@ -724,21 +723,10 @@ def _sent(payment: Payment, actor: Actor, operation: str, amazon_id: str) -> Non
     """Record a call that leaves no transaction of its own (void, close, cancel) before it is
     made, and have the reconciler ask Amazon once the call cannot still be on its way: if the
     reply is lost or this process dies first, what Amazon did is recorded all the same. The
-    recorded reply replaces this check with whatever the payment needs next."""
+    recorded reply replaces this check with whatever the payment needs next; a failed call asks
+    again, since a refresh while it was under way may have replanned the check away."""
     _log_event(payment, actor, operation, Outcome.INFO, amazon_id=amazon_id, message="Sent to Amazon.")
-    _check_soon(payment)
-
-
-def _check_soon(payment: Payment) -> None:
-    """Have the reconciler ask Amazon about this (locked) payment once a call made now cannot
-    still be on its way, unless a check is due sooner. Called again when the call failed: a
-    refresh that ran while the call was under way may have replaced the first one."""
-    due = timezone.now() + UNKNOWN_SETTLE_TIME
-    if payment.next_check_at is None or payment.next_check_at > due:
-        payment.next_check_at, payment.check_reason, payment.checks = due, CheckReason.REQUESTED.value, 0
-        Payment.objects.filter(pk=payment.pk).update(
-            next_check_at=due, check_reason=CheckReason.REQUESTED.value, checks=0
-        )
+    payment.check_within(UNKNOWN_SETTLE_TIME)
 
 
 def _order_reference_call(
@@ -774,7 +762,7 @@ def _order_reference_call(
                 message=str(exc),
                 request_id=getattr(exc, "request_id", "") or "",
             )
-            _check_soon(locked)
+            locked.check_within(UNKNOWN_SETTLE_TIME)
         if isinstance(exc, AmazonApiError):
             return ActionResult(Outcome.FAILED, _people_message(operation, exc), error_code=exc.code or "")
         return ActionResult(Outcome.FAILED, f"Amazon did not answer ({exc}). {_ASKS_AGAIN}")
@@ -850,7 +838,7 @@ def void(
                 message=str(exc),
                 request_id=getattr(exc, "request_id", "") or "",
             )
-            _check_soon(locked)
+            locked.check_within(UNKNOWN_SETTLE_TIME)
         message = (
             _people_message("void", exc)
             if isinstance(exc, AmazonApiError)
@@ -869,7 +857,7 @@ def void(
         except AmazonPayError as exc:
             log.warning("void: cancel of %s failed: %s", oro_id, exc)
             with locked_payment(payment_id) as locked:
-                _check_soon(locked)
+                locked.check_within(UNKNOWN_SETTLE_TIME)
         else:
             with locked_payment(payment_id) as locked:
                 apply_order_reference(locked, oro, actor=actor, operation="CancelOrderReference")
@@ -922,7 +910,7 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
     known = {t.amazon_id: t for t in rows if t.amazon_id}
     # A capture or refund whose parent Paydesk does not know may hang under any authorization:
     # then nothing is skipped, and the walk links it.
-    unlinked = any(t.kind != Kind.AUTHORIZATION.value and not t.parent_amazon_id for t in rows)
+    unlinked = any(t.view().unlinked for t in rows)
 
     def settled(amazon_id: str) -> bool:
         txn = known.get(amazon_id)

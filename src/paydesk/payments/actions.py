@@ -153,7 +153,7 @@ def captured_authorizations(payment: Payment) -> int:
     linked = sum(
         1 for a in payment.authorizations if any(c.state not in MOVED_NOTHING for c in payment.children(a))
     )
-    unlinked = sum(1 for c in payment.captures if c.parent_id is None and c.state not in MOVED_NOTHING)
+    unlinked = sum(1 for c in payment.captures if c.unlinked and c.state not in MOVED_NOTHING)
     return linked + unlinked
 
 
@@ -197,8 +197,7 @@ def needs_refresh(payment: Payment, *, now: datetime, pending_grace: timedelta =
     latest = payment.latest
     if latest is not None and not latest.notified:
         return True
-    if any(t.kind != Kind.AUTHORIZATION and t.parent_id is None for t in payment.transactions):
-        # Heard of by IPN only: which authorization or capture it belongs to is Amazon's to say.
+    if any(t.unlinked for t in payment.transactions):
         return True
     for transaction in payment.in_flight:
         if transaction.state == UNKNOWN:

@@ -67,6 +67,12 @@ class Transaction:
     def in_flight(self) -> bool:
         return self.state in IN_FLIGHT
 
+    @property
+    def unlinked(self) -> bool:
+        """A capture or refund whose authorization or capture Paydesk has not learned yet: an
+        IPN, its first news of it, does not say; Amazon's IdLists do, on the next refresh."""
+        return self.kind != Kind.AUTHORIZATION and self.parent_id is None
+
 
 @dataclass(frozen=True)
 class Payment:
@@ -140,15 +146,12 @@ class Payment:
     def refunds_of(self, capture: Transaction) -> tuple[Transaction, ...]:
         """The refunds Amazon holds for a capture (a request it refused is not one).
 
-        A refund whose capture Paydesk has not learned yet (its IPN is the first news of a refund
-        made in Seller Central; the capture's IdList links it on the next refresh) counts against
-        every capture meanwhile: a limit must never be passed because a link is missing."""
+        An unlinked refund (a refund made in Seller Central, heard of by IPN) counts against every
+        capture meanwhile: a limit must never be passed because a link is missing."""
         if capture.amazon_id is None:
             return ()
         return tuple(
-            r
-            for r in self.refunds
-            if r.state != FAILED and (r.parent_id == capture.amazon_id or r.parent_id is None)
+            r for r in self.refunds if r.state != FAILED and (r.parent_id == capture.amazon_id or r.unlinked)
         )
 
     def refund_claims(self, capture: Transaction) -> Money:

@@ -281,7 +281,8 @@ class IpnDispatcher:
                 delivery = Delivery.from_record(record)
                 last = max(last, delivery.id)
                 self._remember(delivery)
-                self._enqueue(delivery, self._monotonic() + max(0.0, due - self._wall()))
+                # Already kept as it is: scheduled only, not written again.
+                self._schedule(delivery, self._monotonic() + max(0.0, due - self._wall()))
             self._ids = itertools.count(last + 1)
 
     def stop(self) -> None:
@@ -499,9 +500,12 @@ class IpnDispatcher:
             del self._log[oldest_id]
 
     def _enqueue(self, delivery: Delivery, due: float) -> None:
-        heapq.heappush(self._ready, (due, next(self._sequence), delivery.id))
         if self._journal is not None:
             self._journal.keep_ipn(delivery.id, self._wall() + (due - self._monotonic()), delivery.record())
+        self._schedule(delivery, due)
+
+    def _schedule(self, delivery: Delivery, due: float) -> None:
+        heapq.heappush(self._ready, (due, next(self._sequence), delivery.id))
         self._condition.notify()
 
     def _done(self, delivery: Delivery) -> None:

@@ -132,12 +132,13 @@ WHITENOISE_USE_FINDERS = True
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("PAYDESK_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
-if os.environ.get("PAYDESK_BEHIND_TLS_PROXY") == "1":
+_behind_tls_proxy = os.environ.get("PAYDESK_BEHIND_TLS_PROXY") == "1"
+if _behind_tls_proxy:
     # Only behind a proxy that sets (and overwrites) X-Forwarded-Proto: otherwise a client
     # could claim https itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Served over https (either way above): the session must never travel in a plain-http request.
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = os.environ.get("PAYDESK_BEHIND_TLS_PROXY") == "1" or any(
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _behind_tls_proxy or any(
     origin.startswith("https://") for origin in CSRF_TRUSTED_ORIGINS
 )
 
