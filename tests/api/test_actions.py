@@ -186,10 +186,13 @@ def authorized(db):
         ({"amount": "1e3"}, 400, "amount"),
         ({"amount": "-1.00"}, 400, "amount"),
         ({"amount": " 1.00"}, 400, "amount"),
+        # Python's `$` matches before a final newline, and Decimal would then drop it.
+        ({"amount": "10.00\n"}, 400, "amount"),
         ({"amount": "10.505"}, 422, "amount"),
         ({"amount": "0.00"}, 422, "amount"),
         ({"target": "no/such id"}, 400, "target"),
         ({"target": 7}, 400, "target"),
+        ({"target": "S01-1111111-2222222-A000001\n"}, 400, "target"),
         ({"note": "hello"}, 400, "note"),
     ],
 )
@@ -214,6 +217,8 @@ def test_an_action_takes_only_its_own_fields(api, authorized):
         (b"amount=10.00", "application/x-www-form-urlencoded", 415),
         (b'{"amount": "1.00"}', "text/plain", 415),
         (b"{" + b" " * 20000 + b"}", "application/json", 413),
+        # Deeper than Python's recursion limit: json.loads raises RecursionError, not ValueError.
+        (b"[" * 5000 + b"]" * 5000, "application/json", 400),
     ],
 )
 def test_a_body_that_is_not_a_json_object_is_refused(api, authorized, raw, content_type, status):

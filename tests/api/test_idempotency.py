@@ -155,10 +155,49 @@ def test_a_crash_in_our_code_frees_the_key_and_the_retry_does_not_capture_twice(
     monkeypatch.setattr(services, "run_action", capture_then_crash)
     crashed = api.act(order.number, "capture", key="k-crash")
     assert_problem(crashed, 500)
-    assert not IdempotentRequest.objects.filter(key="k-crash").exists()
+    assert IdempotentRequest.objects.get(key="k-crash").finished_at is None
     monkeypatch.setattr(services, "run_action", real)
     retried = api.act(order.number, "capture", key="k-crash")
     # The payment service kept the key on its capture: the retry is that capture, not a new one.
+    assert retried.status_code == 200 and retried.json()["outcome"] == "done"
+    assert len(_captures_at_amazon(sandbox, payment)) == 1
+
+
+def test_after_a_crash_the_key_still_belongs_to_its_request(api, desk, sandbox, monkeypatch):
+    """A released key keeps its request's fingerprint: a different request with it is refused
+    instead of being answered with the crashed request's capture, and the original retry still
+    runs (and is answered with the one capture made)."""
+    order, _, payment = place(sandbox)
+    real = services.run_action
+
+    def capture_then_crash(*args, **kwargs):
+        real(*args, **kwargs)
+        raise RuntimeError("crashed after the service ran")
+
+    monkeypatch.setattr(services, "run_action", capture_then_crash)
+    assert_problem(api.act(order.number, "capture", {"amount": "10.00"}, key="k-crash"), 500)
+    monkeypatch.setattr(services, "run_action", real)
+    other = api.act(order.number, "capture", {}, key="k-crash")
+    assert_problem(other, 422, type_suffix="/idempotency-key-reused")
+    retried = api.act(order.number, "capture", {"amount": "10.00"}, key="k-crash")
+    assert retried.status_code == 200
+    assert retried.json()["transaction"]["amount"] == {"amount": "10.00", "currency": "USD"}
+    assert len(_captures_at_amazon(sandbox, payment)) == 1
+
+
+def test_a_failure_while_storing_the_reply_frees_the_key_for_the_retry(api, desk, sandbox, monkeypatch):
+    from paydesk.api import idempotency
+
+    order, _, payment = place(sandbox)
+    real_finish = idempotency.finish
+
+    def finish_fails(*args, **kwargs):
+        raise RuntimeError("the database went away while storing the reply")
+
+    monkeypatch.setattr(idempotency, "finish", finish_fails)
+    assert_problem(api.act(order.number, "capture", key="k-store"), 500)
+    monkeypatch.setattr(idempotency, "finish", real_finish)
+    retried = api.act(order.number, "capture", key="k-store")  # not 409 for ten minutes
     assert retried.status_code == 200 and retried.json()["outcome"] == "done"
     assert len(_captures_at_amazon(sandbox, payment)) == 1
 

@@ -193,6 +193,9 @@ def test_an_order_without_an_amazon_payment_has_no_payment_and_no_actions(api):
     )  # fmt: skip
     document = api.get("/orders/9001").json()
     assert document["payment"] is None and document["available_actions"] == []
+    # Nothing to say is null, never "" (docs/api.md): this order was never shipped anywhere.
+    assert document["shipping"] == {"name": None, "address": None}
+    assert document["customer"] == {"name": "Cash", "email": "c@example.com"}
     assert api.get("/orders/9001/events").json() == {"events": [], "next": None}
 
 
@@ -241,6 +244,7 @@ def test_an_event_carries_its_amount_as_money_and_empty_fields_as_null(api, capt
     newest, older = api.get("/orders/1001/events").json()["events"]
     assert newest["operation"] == "OrderReferenceNotification" and newest["amount"] is None
     assert newest["amazon_id"] is None and newest["source"] == "ipn"
+    assert newest["actor"] is None and newest["message"] is None
     assert older["amount"] == {"amount": "12.50", "currency": "USD"} and older["actor"] == "otto"
 
 

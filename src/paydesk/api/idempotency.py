@@ -77,7 +77,7 @@ def claim(
         except IntegrityError:
             row = IdempotentRequest.objects.filter(user=user, key=key).first()
         if row is None:
-            continue  # released between our insert and our read: try to insert again
+            continue  # deleted between our insert and our read: try to insert again
         if row.fingerprint != mark:
             return Reused(row)
         if row.finished_at is not None:
@@ -101,11 +101,14 @@ def finish(claimed: Claimed, *, status: int, content_type: str, body: str) -> No
     )
 
 
-def release(claimed: Claimed) -> None:
-    """Give the key back after a crash in our own code, so the client's retry can run.
+def release(claimed: Claimed, *, now: datetime | None = None) -> None:
+    """Give the key back after a crash in our own code, so the client's retry can run at once.
 
+    The row stays, marked as abandoned, so the key keeps its request's fingerprint: only the
+    same request may take it over (`claim`), a different one is still refused as a reuse.
     Safe for money: for capture, refund and authorize the payment service keeps its own copy
     of the key on the transaction it created and answers a repeat with that transaction; void,
     close, cancel and refresh are checked against the payment's state again, so a repeat of
     one that happened is refused (or, for refresh, harmless)."""
-    IdempotentRequest.objects.filter(pk=claimed.row.pk, finished_at=None).delete()
+    abandoned = (now or timezone.now()) - ABANDONED_AFTER - timedelta(seconds=1)
+    IdempotentRequest.objects.filter(pk=claimed.row.pk, finished_at=None).update(started_at=abandoned)

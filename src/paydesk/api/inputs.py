@@ -45,7 +45,7 @@ def _limit(params: QueryDict, bounds: tuple[int, int, int]) -> int:
     text = params.get("limit")
     if text is None:
         return default
-    if not _DIGITS.match(text) or not low <= int(text) <= high:
+    if not _DIGITS.fullmatch(text) or not low <= int(text) <= high:
         raise invalid("limit", f"limit must be a whole number from {low} to {high}.")
     return int(text)
 
@@ -55,7 +55,7 @@ def _date(params: QueryDict, name: str) -> date | None:
     if text is None:
         return None
     try:
-        if not _DATE.match(text):
+        if not _DATE.fullmatch(text):
             raise ValueError(text)
         day = date.fromisoformat(text)
         # Far-off years overflow when the day's bounds are converted to UTC for the database.
@@ -72,7 +72,7 @@ def _cursor(params: QueryDict, name: str) -> str:
     text = params.get(name)
     if text is None:
         return ""
-    decoded = decode_cursor(text) if _CURSOR.match(text) else None
+    decoded = decode_cursor(text) if _CURSOR.fullmatch(text) else None
     if decoded is None or not 0 < decoded[1] <= _BIGINT:
         raise invalid(name, f"{name} must be a cursor from a previous page's `next` or `previous`.")
     return text
@@ -122,7 +122,7 @@ def event_query(params: QueryDict) -> EventQuery:
     text = params.get("after")
     after = None
     if text is not None:
-        if not _DIGITS.match(text) or not 0 < int(text) <= _BIGINT:
+        if not _DIGITS.fullmatch(text) or not 0 < int(text) <= _BIGINT:
             raise invalid("after", "after must be an event id from a previous page's `next`.")
         after = int(text)
     return EventQuery(after=after, limit=_limit(params, EVENT_PAGE))
@@ -139,7 +139,7 @@ def idempotency_key(request: HttpRequest) -> str:
     key = raw.strip()
     if len(key) >= 3 and key[0] == key[-1] == '"':
         key = key[1:-1]
-    if not IDEMPOTENCY_KEY.match(key):
+    if not IDEMPOTENCY_KEY.fullmatch(key):
         raise ApiProblem(
             problems.IDEMPOTENCY_KEY_REQUIRED,
             "The Idempotency-Key must be 1 to 64 visible ASCII characters (no spaces).",
@@ -175,6 +175,9 @@ def json_body(request: HttpRequest) -> dict:
         body = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError):
         raise invalid("body", "The body is not valid JSON (UTF-8).") from None
+    except RecursionError:
+        # Nesting deeper than Python's stack: no action's body is nested at all.
+        raise invalid("body", "The body is nested too deeply to be an action's fields.") from None
     if not isinstance(body, dict):
         raise invalid("body", 'The body must be a JSON object, e.g. {"amount": "10.50"}.')
     return body
@@ -197,14 +200,14 @@ def action_fields(body: dict, action: str, allowed: tuple[str, ...]) -> dict[str
             )
         if value.startswith("-"):
             raise invalid("amount", "amount must not be negative.")
-        if not AMOUNT.match(value):
+        if not AMOUNT.fullmatch(value):
             raise invalid(
                 "amount", f'amount must be a decimal string such as "10.50"; {value[:40]!r} is not.'
             )
         fields["amount"] = value
     if "target" in body:
         value = body["target"]
-        if not isinstance(value, str) or not AMAZON_ID.match(value):
+        if not isinstance(value, str) or not AMAZON_ID.fullmatch(value):
             raise invalid("target", "target must be an Amazon authorization or capture id of this order.")
         fields["target"] = value
     return fields

@@ -89,7 +89,7 @@ _ORDER_SUMMARY = {
     "number": {"type": "string", "examples": ["1001"]},
     "placed_at": DATE_TIME,
     "status": _ref("OrderStatus"),
-    "customer": _object({"name": STRING, "email": STRING}),
+    "customer": _object({"name": _nullable(STRING), "email": _nullable(STRING)}),
     "total": _ref("Money"),
     "payment_method": {"type": "string", "examples": ["Amazon Pay"]},
     "amazon_order_reference_id": _nullable(AMAZON_ID),
@@ -158,7 +158,7 @@ _ORDER = _object(
                 "total": _ref("Money"),
             }
         ),
-        "shipping": _object({"name": STRING, "address": STRING}),
+        "shipping": _object({"name": _nullable(STRING), "address": _nullable(STRING)}),
         "payment": _nullable(_ref("Payment")),
         "available_actions": {
             "type": "array",
@@ -172,7 +172,10 @@ _EVENT = _object(
         "id": {"type": "integer"},
         "at": DATE_TIME,
         "source": {"type": "string", "enum": list(Source.values)},
-        "actor": STRING,
+        "actor": {
+            **_nullable(STRING),
+            "description": "The staff user or API user; null for IPNs, the reconciler and the checkout.",
+        },
         "operation": {"type": "string", "examples": ["Capture", "GetAuthorizationDetails", "Refresh status"]},
         "outcome": {"type": "string", "enum": list(Outcome.values)},
         "amazon_id": _nullable(AMAZON_ID),
@@ -180,7 +183,7 @@ _EVENT = _object(
         "amount": _nullable(_ref("Money")),
         "state": _nullable(STRING),
         "reason_code": _nullable(STRING),
-        "message": TEXT,
+        "message": _nullable(TEXT),
         "request_id": _nullable(STRING),
     },
     description="One API call, notification or staff action on the payment.",
@@ -450,9 +453,19 @@ def _action_operation(name: str) -> dict:
             "parameters": [NUMBER, IDEMPOTENCY_KEY],
             "requestBody": {"required": False, "content": {"application/json": {"schema": body}}},
             "responses": _responses(
-                _ok(
-                    "ActionReply", "Processed: read `outcome` (Amazon's declines and failures are here too)."
-                ),
+                {
+                    **_ok(
+                        "ActionReply",
+                        "Processed: read `outcome` (Amazon's declines and failures are here too).",
+                    ),
+                    "headers": {
+                        "Idempotent-Replayed": {
+                            "description": "`true` when this is the stored reply of an earlier "
+                            "request with the same Idempotency-Key; nothing was done again.",
+                            "schema": {"type": "string", "enum": ["true"]},
+                        }
+                    },
+                },
                 "BadRequest",
                 "Unauthorized",
                 "Forbidden",

@@ -34,7 +34,7 @@ def create_token(user: AbstractBaseUser, *, name: str = "") -> tuple[ApiToken, s
 
 def bearer_token(authorization: str) -> str | None:
     """The token of an `Authorization: Bearer …` header, or None for any other header."""
-    match = _BEARER.match(authorization.strip())
+    match = _BEARER.fullmatch(authorization.strip())
     return match.group(1) if match else None
 
 

@@ -32,7 +32,7 @@ def _not_found(what: str) -> ApiProblem:
 def _order(number: str) -> Order:
     # A NUL byte would reach the database (PostgreSQL refuses it outright); no order number
     # has control characters, so such a number is simply not found.
-    if not ORDER_NUMBER.match(number):
+    if not ORDER_NUMBER.fullmatch(number):
         raise _not_found(f"There is no order {number[:40]!r}.")
     order = Order.objects.select_related("amazon_payment").filter(number=number).first()
     if order is None:
@@ -205,9 +205,9 @@ def order_action(request: HttpRequest, number: str, action: str) -> HttpResponse
             idempotency_key=idempotency.service_key(user.pk, key),
         )
         status, document, content_type = _action_reply(result, order)
+        text = json.dumps(document)
+        idempotency.finish(claim, status=status, content_type=content_type, body=text)
     except BaseException:
         idempotency.release(claim)
         raise
-    text = json.dumps(document)
-    idempotency.finish(claim, status=status, content_type=content_type, body=text)
     return HttpResponse(text, status=status, content_type=content_type)
