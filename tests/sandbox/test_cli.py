@@ -127,6 +127,14 @@ def test_command_line_options_reach_the_configuration():
     assert config.timings.authorization_expiry.days == 2
 
 
+def test_without_an_expiry_option_unused_authorizations_follow_amazons_rule_for_each_path():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert build_config(parser.parse_args([])).timings.authorization_expiry is None
+
+
 def test_a_bad_ipn_url_is_refused_before_starting():
     import argparse
 

@@ -13,7 +13,7 @@ from paydesk.sandbox.clock import SandboxClock
 from paydesk.sandbox.config import Timings
 from paydesk.sandbox.engine import Change, Engine
 from paydesk.sandbox.errors import AmazonError
-from paydesk.sandbox.model import Address, Buyer, Origin, Outcome
+from paydesk.sandbox.model import Address, Authorization, Buyer, Origin, Outcome
 
 SELLER = "A2PAYDESKDEMO1"
 ADDRESS = Address("Jane", "1 Main St", "Seattle", "98101", "US", "WA")
@@ -25,13 +25,18 @@ def usd(text: str) -> Amount:
 
 
 class World:
-    def __init__(self, authorization_settle: timedelta = timedelta(seconds=30)) -> None:
+    def __init__(
+        self,
+        authorization_settle: timedelta = timedelta(seconds=30),
+        authorization_expiry: timedelta | None = None,
+    ) -> None:
         self.real = datetime(2024, 1, 1, tzinfo=UTC)
         self.clock = SandboxClock(real_now=lambda: self.real)
         timings = Timings(
             authorization_settle=authorization_settle,
             capture_settle=timedelta(seconds=30),
             refund_settle=timedelta(seconds=30),
+            authorization_expiry=authorization_expiry,
         )
         self.engine = Engine(self.clock, timings)
         self.changes: list[Change] = []
@@ -57,7 +62,7 @@ class World:
         self.engine.confirm_order_reference(SELLER, order_id)
         return order_id
 
-    def authorize(
+    def authorize_and_tell(
         self,
         order_id: str,
         amount: str,
@@ -67,7 +72,9 @@ class World:
         fingerprint: str | None = None,
         capture_now: bool = False,
         simulated: Outcome | None = None,
-    ):
+        sandbox_path: bool = True,
+    ) -> tuple[Authorization, bool]:
+        """The authorization, and whether this call created it (False for a replay)."""
         ref = ref or f"auth{next(_refs)}"
         return self.engine.authorize(
             SELLER,
@@ -79,7 +86,11 @@ class World:
             capture_now=capture_now,
             soft_descriptor=None,
             simulated=simulated,
+            sandbox_path=sandbox_path,
         )
+
+    def authorize(self, order_id: str, amount: str, **options: object) -> Authorization:
+        return self.authorize_and_tell(order_id, amount, **options)[0]  # type: ignore[arg-type]
 
     def capture(
         self, authorization_id: str, amount: str, *, ref: str | None = None, simulated: Outcome | None = None
@@ -150,10 +161,76 @@ def test_an_open_order_reference_can_no_longer_take_new_details(world: World):
             SELLER,
             order_id,
             order_total=usd("1.00"),
-            seller_note=None,
             simulated_constraint=None,
             attributes={},
         )
+
+
+def set_details(world: World, order_id: str, **attributes: str | None) -> None:
+    """SetOrderReferenceDetails as the operation calls it: `attributes` holds what was sent."""
+    note = attributes.get("seller_note")
+    constraint = "PaymentMethodNotAllowed" if note and "SandboxSimulation" in note else None
+    world.engine.set_order_reference_details(
+        SELLER, order_id, order_total=usd("100.00"), simulated_constraint=constraint, attributes=attributes
+    )
+
+
+SIMULATED_CONSTRAINT = '{"SandboxSimulation": {"Constraint":"PaymentMethodNotAllowed"}}'
+
+
+def test_details_sent_without_a_seller_note_keep_the_note_and_its_simulated_constraint(world: World):
+    order_id = world.draft()
+    set_details(world, order_id, seller_note=SIMULATED_CONSTRAINT)
+    set_details(world, order_id, seller_order_id="order-9")
+    order = world.engine.get_order_reference(SELLER, order_id)
+    assert (order.seller_note, order.simulated_constraint) == (
+        SIMULATED_CONSTRAINT,
+        "PaymentMethodNotAllowed",
+    )
+    with refused("ConstraintsExist"):
+        world.engine.confirm_order_reference(SELLER, order_id)
+    set_details(world, order_id, seller_note=None)  # sent, but empty: overwritten
+    order = world.engine.get_order_reference(SELLER, order_id)
+    assert (order.seller_note, order.simulated_constraint) == (None, None)
+    world.engine.confirm_order_reference(SELLER, order_id)
+
+
+def test_confirming_an_open_order_reference_again_changes_nothing(world: World):
+    order_id = world.open_order()
+    opened = world.engine.get_order_reference(SELLER, order_id)
+    world.changes.clear()
+    world.later(minutes=5)
+    assert world.engine.confirm_order_reference(SELLER, order_id) == opened
+    assert world.changes == []
+
+
+@pytest.mark.parametrize("end", ["cancel", "close"])
+def test_a_canceled_or_closed_order_reference_cannot_be_confirmed(world: World, end: str):
+    order_id = world.open_order()
+    if end == "cancel":
+        world.engine.cancel_order_reference(SELLER, order_id, None)
+    else:
+        world.engine.close_order_reference(SELLER, order_id, None, None)
+    with refused("InvalidOrderReferenceStatus"):
+        world.engine.confirm_order_reference(SELLER, order_id)
+
+
+def test_canceling_an_order_reference_the_seller_canceled_again_changes_nothing(world: World):
+    order_id = world.open_order()
+    canceled = world.engine.cancel_order_reference(SELLER, order_id, "out of stock")
+    world.changes.clear()
+    world.later(minutes=5)
+    assert world.engine.cancel_order_reference(SELLER, order_id, "another reason") == canceled
+    assert world.changes == []
+    assert world.engine.get_order_reference(SELLER, order_id).status.reason_description == "out of stock"
+
+
+def test_an_order_reference_amazon_canceled_as_stale_cannot_be_canceled(world: World):
+    order_id = world.draft()
+    world.later(hours=3, seconds=1)
+    assert world.state(order_id) == ("Canceled", "Stale")
+    with refused("InvalidOrderReferenceStatus"):
+        world.engine.cancel_order_reference(SELLER, order_id, None)
 
 
 def test_after_confirmation_seller_attributes_may_be_added_but_not_changed(world: World):
@@ -237,14 +314,40 @@ def test_closing_keeps_open_authorizations_capturable(world: World):
 # -- authorizations --------------------------------------------------------------------------------
 
 
-def test_a_synchronous_authorization_is_open_at_once_and_expires_after_30_days(world: World):
-    order_id = world.open_order()
-    authorization = world.authorize(order_id, "100.00")
+@pytest.mark.parametrize("sandbox_path", [True, False], ids=["sandbox-path", "live-path"])
+def test_a_synchronous_authorization_is_open_at_once_and_reports_30_days_to_expiry(
+    world: World, sandbox_path: bool
+):
+    authorization = world.authorize(world.open_order(), "100.00", sandbox_path=sandbox_path)
     assert (authorization.status.state, authorization.expires - authorization.created) == (
         "Open",
         timedelta(days=30),
     )
-    world.later(days=30, seconds=1)
+
+
+def test_an_unused_authorization_closes_after_two_days_on_the_sandbox_path(world: World):
+    authorization = world.authorize(world.open_order(), "100.00", sandbox_path=True)
+    world.later(days=1, hours=23, minutes=59)
+    assert world.state(authorization.id) == ("Open", None)
+    world.later(minutes=1, seconds=1)
+    assert world.state(authorization.id) == ("Closed", "ExpiredUnused")
+
+
+def test_an_unused_authorization_closes_after_30_days_on_the_live_path(world: World):
+    authorization = world.authorize(world.open_order(), "100.00", sandbox_path=False)
+    world.later(days=29, hours=23, minutes=59)
+    assert world.state(authorization.id) == ("Open", None)
+    world.later(minutes=1, seconds=1)
+    assert world.state(authorization.id) == ("Closed", "ExpiredUnused")
+
+
+@pytest.mark.parametrize("sandbox_path", [True, False], ids=["sandbox-path", "live-path"])
+def test_a_configured_authorization_expiry_wins_on_both_paths(sandbox_path: bool):
+    world = World(authorization_expiry=timedelta(days=10))
+    authorization = world.authorize(world.open_order(), "100.00", sandbox_path=sandbox_path)
+    world.later(days=9, hours=23)
+    assert world.state(authorization.id) == ("Open", None)
+    world.later(hours=1, seconds=1)
     assert world.state(authorization.id) == ("Closed", "ExpiredUnused")
 
 
@@ -312,6 +415,7 @@ def test_the_authorization_currency_must_match_the_order_total(world: World):
             capture_now=False,
             soft_descriptor=None,
             simulated=None,
+            sandbox_path=True,
         )
 
 
@@ -405,7 +509,8 @@ def test_only_an_open_authorization_can_be_captured(world: World, timeout: int, 
 
 
 def test_a_capture_more_than_seven_days_after_authorizing_is_pending_first(world: World):
-    authorization = world.authorize(world.open_order(), "10.00")
+    # Only live authorizations live that long; Amazon's sandbox closes them after two days.
+    authorization = world.authorize(world.open_order(), "10.00", sandbox_path=False)
     world.later(days=8)
     capture = world.capture(authorization.id, "10.00")
     assert capture.status.state == "Pending"
@@ -484,9 +589,10 @@ def test_a_declined_capture_cannot_be_refunded(world: World):
 
 def test_the_same_reference_id_and_parameters_give_the_same_authorization_back(world: World):
     order_id = world.open_order()
-    first = world.authorize(order_id, "10.00", ref="same", fingerprint="same-params")
-    again = world.authorize(order_id, "10.00", ref="same", fingerprint="same-params")
+    first, created = world.authorize_and_tell(order_id, "10.00", ref="same", fingerprint="same-params")
+    again, created_again = world.authorize_and_tell(order_id, "10.00", ref="same", fingerprint="same-params")
     assert again.id == first.id
+    assert (created, created_again) == (True, False)
     assert len(world.engine.find(order_id).authorization_ids) == 1  # type: ignore[union-attr]
 
 

@@ -61,9 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auth-expiry-days",
         type=float,
-        default=30.0,
+        default=None,
         metavar="DAYS",
-        help="unused authorizations close after this long (Amazon: 30; Amazon's sandbox: 2)",
+        help="unused authorizations close after this long on both paths "
+        "(default: Amazon's rule, 2 on the sandbox path and 30 on the live path)",
     )
 
 
@@ -84,7 +85,9 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
             authorization_settle=timedelta(seconds=args.auth_settle),
             capture_settle=timedelta(seconds=args.capture_settle),
             refund_settle=timedelta(seconds=args.refund_settle),
-            authorization_expiry=timedelta(days=args.auth_expiry_days),
+            authorization_expiry=(
+                None if args.auth_expiry_days is None else timedelta(days=args.auth_expiry_days)
+            ),
         ),
     )
 

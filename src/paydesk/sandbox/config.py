@@ -54,11 +54,14 @@ class Timings:
     authorization_settle: timedelta = timedelta(seconds=3)
     capture_settle: timedelta = timedelta(seconds=3)
     refund_settle: timedelta = timedelta(seconds=5)
-    # Amazon's ExpirationTimestamp is always creation + 30 days; Amazon's *sandbox* closes unused
-    # authorizations as ExpiredUnused after 2 days (docs/amazon-pay-v1.md §3.2, §4). We default to
-    # the live rule so that the timestamp we report and the expiry agree; set 2 days to mimic the
-    # sandbox quirk.
-    authorization_expiry: timedelta = timedelta(days=30)
+    # When an Open authorization nobody captured closes as ExpiredUnused. None = Amazon's rule for
+    # the path the Authorize came through: 2 days on the sandbox path, 30 days on the live path
+    # ("An Authorization object in the Open state - Moves to a Closed state in 30 days | Moves to a
+    # Closed state in two days", developer.amazon.com/docs/eu/amazon-pay-onetime/
+    # differences-between-environments.html; docs/amazon-pay-v1.md §4). A value set here wins on
+    # both paths, e.g. 30 days for a demo whose authorizations should last as long as live ones.
+    # The ExpirationTimestamp we report is creation + 30 days either way, as in Amazon's sandbox.
+    authorization_expiry: timedelta | None = None
     # How often the background loop looks for timers that fell due on the real clock.
     tick: timedelta = timedelta(milliseconds=100)
 

@@ -51,8 +51,14 @@ from paydesk.sandbox.model import (
 # within 3 hours becomes Canceled/Stale (order-reference-states-and-reason-codes.html).
 ORDER_REFERENCE_LIFETIME = timedelta(days=180)
 DRAFT_LIFETIME = timedelta(hours=3)
-# ExpirationTimestamp of an authorization: creation + 30 days (SDK fixtures, §2.9).
+# ExpirationTimestamp of an authorization: creation + 30 days (SDK fixtures, §2.9), on both paths
+# (the fixtures' S01- ids are sandbox ones). Live, an unused authorization closes then too.
 AUTHORIZATION_LIFETIME = timedelta(days=30)
+# Amazon's sandbox closes an unused authorization after two days, long before its
+# ExpirationTimestamp: "Moves to a Closed state in two days" and captures only "Within 2 days"
+# (developer.amazon.com/docs/eu/amazon-pay-onetime/differences-between-environments.html;
+# capture-states-and-reason-codes.html: "within 30 days (two days for the Sandbox environment)").
+SANDBOX_AUTHORIZATION_LIFETIME = timedelta(days=2)
 # "When you capture within seven days after the authorization" the capture is processed at once;
 # later captures come back Pending (pay.amazon.com .../lpwa/201953080 "Step 7: Request a capture").
 HONOR_PERIOD = timedelta(days=7)
@@ -292,12 +298,15 @@ class Engine:
         order_reference_id: str,
         *,
         order_total: Amount,
-        seller_note: str | None,
         simulated_constraint: str | None,
-        attributes: dict[str, str],
+        attributes: dict[str, str | None],
     ) -> OrderReference:
-        """Only a Draft may be changed (setorderreferencedetails.html); a new SellerNote replaces
-        the old one, which is how Amazon says to lift a simulated constraint."""
+        """Only a Draft may be changed (setorderreferencedetails.html). `attributes` holds only
+        what the request sent: a SellerNote that is sent replaces the old one and with it any
+        simulated constraint; one left out changes neither. Amazon: "In order to remove the
+        constraint again, you must explicitly overwrite the simulation string in the SellerNote
+        by means of an additional SetOrderReferenceDetails call" (amazon-pay-onetime/
+        sandbox-simulations.html)."""
         with self._lock:
             order = self._order(seller_id, order_reference_id)
             if order.status.state != DRAFT:
@@ -307,13 +316,10 @@ class Engine:
                     "with the request submitted by you.",
                 )
             batch = _Batch(self)
-            updated = replace(
-                order,
-                order_total=order_total,
-                seller_note=seller_note,
-                simulated_constraint=simulated_constraint,
-                **attributes,
-            )
+            changes: dict[str, object] = {"order_total": order_total, **attributes}
+            if "seller_note" in attributes:
+                changes["simulated_constraint"] = simulated_constraint
+            updated = replace(order, **changes)  # type: ignore[arg-type]
             batch.put(updated)
             self._commit(batch)
             return updated
@@ -358,10 +364,17 @@ class Engine:
             return updated
 
     def confirm_order_reference(self, seller_id: str, order_reference_id: str) -> OrderReference:
+        """Draft -> Open. Confirming an Open one again is a repeat of a call that succeeded, and
+        Amazon answers a repeat with "the result of the initial call"; "for order reference
+        requests, the unique (idempotency) reference ID is the AmazonOrderReferenceId"
+        (pay.amazon.com/us/developer/documentation/lpwa/201954950, "Handling errors from Amazon
+        Pay API calls"). So it succeeds, changes nothing and notifies nobody. UNCONFIRMED: a
+        Suspended, Canceled or Closed one has moved on since, so its confirm is refused."""
         with self._lock:
             order = self._order(seller_id, order_reference_id)
+            if order.status.state == OPEN:
+                return order
             if order.status.state != DRAFT:
-                # UNCONFIRMED: confirming twice; we refuse rather than silently succeed.
                 raise AmazonError(
                     "InvalidOrderReferenceStatus",
                     f"OrderReference {order.id} is in state {order.status.state} and cannot be confirmed.",
@@ -385,9 +398,14 @@ class Engine:
         """Allowed "only if there are no Completed, Closed, or Pending captures against it"; all
         its authorizations close (cancelorderreference.html). UNCONFIRMED: Amazon documents it
         for "a previously confirmed order reference", so a Draft is refused; the error code for
-        both refusals is our choice, InvalidOrderReferenceStatus (docs/amazon-pay-v1.md §2.7)."""
+        both refusals is our choice, InvalidOrderReferenceStatus (docs/amazon-pay-v1.md §2.7).
+        Canceling one the seller already canceled repeats a call that succeeded: it returns the
+        result of the initial call (same page and rule as for confirming), changing nothing, not
+        even the reason. One canceled by Amazon (Stale, AmazonCanceled) stays refused."""
         with self._lock:
             order = self._order(seller_id, order_reference_id)
+            if order.status.state == CANCELED and order.status.reason_code == "SellerCanceled":
+                return order
             now = self._clock.now()
             if order.status.state not in (OPEN, SUSPENDED):
                 raise AmazonError(
@@ -474,13 +492,17 @@ class Engine:
         capture_now: bool,
         soft_descriptor: str | None,
         simulated: Outcome | None,
-    ) -> Authorization:
+        sandbox_path: bool,
+    ) -> tuple[Authorization, bool]:
+        """The authorization, and True when this call created it (False: a replay of an earlier
+        request with the same reference id). `sandbox_path`: it came through
+        /OffAmazonPayments_Sandbox/, where unused authorizations close sooner."""
         with self._lock:
             order = self._order(seller_id, order_reference_id)
             replayed = self._replay(seller_id, origin)
             if replayed is not None:
                 assert isinstance(replayed, Authorization)
-                return replayed
+                return replayed, False
             if order.status.state != OPEN:
                 raise AmazonError(
                     "InvalidOrderReferenceStatus",
@@ -523,7 +545,7 @@ class Engine:
                 status=Status(PENDING, now),
                 created=now,
                 expires=now + AUTHORIZATION_LIFETIME,
-                expire_at=now + self._timings.authorization_expiry,
+                expire_at=now + self._unused_authorization_lifetime(sandbox_path),
                 transaction_timeout_minutes=transaction_timeout_minutes,
                 capture_now=capture_now,
                 note=note,
@@ -541,7 +563,12 @@ class Engine:
                     outcome = Outcome(DECLINED, "TransactionTimedOut")
                 batch.put(replace(authorization, settle_at=settle_at, planned=outcome))
             self._commit(batch)
-            return batch.authorization(authorization.id)
+            return batch.authorization(authorization.id), True
+
+    def _unused_authorization_lifetime(self, sandbox_path: bool) -> timedelta:
+        if self._timings.authorization_expiry is not None:
+            return self._timings.authorization_expiry
+        return SANDBOX_AUTHORIZATION_LIFETIME if sandbox_path else AUTHORIZATION_LIFETIME
 
     @staticmethod
     def _natural_authorization_outcome(order: OrderReference) -> Outcome:

@@ -85,3 +85,13 @@ def missing(parameter: str) -> AmazonError:
 
 def invalid(parameter: str, why: str) -> AmazonError:
     return AmazonError("InvalidParameterValue", f"Invalid value for {parameter}: {why}")
+
+
+def invalid_value(parameter: str, value: str) -> AmazonError:
+    """A value Amazon cannot read, in Amazon's words: "The Value '0.0099999999999998' is invalid
+    for the Parameter 'Amount'" (a live reply quoted in amzn/amazon-payments-magento-2-plugin
+    issue #65; the same words for '0.0000' in a sandbox checkout alert,
+    amzn/amazon-payments-magento-plugin issue #383; docs/amazon-pay-v1.md §5.2). Amazon names
+    only the last part of a dotted parameter: 'Amount', not 'AuthorizationAmount.Amount'."""
+    name = parameter.rpartition(".")[2]
+    return AmazonError("InvalidParameterValue", f"The Value '{value}' is invalid for the Parameter '{name}'")

@@ -17,7 +17,7 @@ from paydesk.sandbox import replies, simulation
 from paydesk.sandbox.amounts import Amount, AmountError, parse_wire_amount
 from paydesk.sandbox.clock import SandboxClock, amazon_timestamp
 from paydesk.sandbox.engine import MAX_TRANSACTION_TIMEOUT, Engine
-from paydesk.sandbox.errors import AmazonError, invalid, missing
+from paydesk.sandbox.errors import AmazonError, invalid, invalid_value, missing
 from paydesk.sandbox.ids import REFERENCE_ID
 from paydesk.sandbox.model import DRAFT, Origin, Outcome
 
@@ -39,8 +39,10 @@ COMMON_PARAMETERS = frozenset(
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 # Documented maxima (docs/amazon-pay-v1.md §2.2; SellerAuthorizationNote 255 per Amazon's API
-# reference - the Python SDK's "225" is a typo). UNCONFIRMED: SellerNote and CancelationReason
-# lengths; we allow 1024 like CloseOrderReference's ClosureReason.
+# reference - the Python SDK's "225" is a typo). 1024: SellerNote ("Maximum: 1024 characters",
+# orderreferenceattributes.html and orderattributes.html), CancelationReason (API reference) and
+# CloseOrderReference's ClosureReason. Sandbox choice: sellerorderattributes.html gives SellerOrderId,
+# StoreName, CustomInformation, SupplementaryData and PlatformId no maximum; we cap them at 1024 too.
 NOTE_LIMIT = 255
 ORDER_TEXT_LIMIT = 1024
 SOFT_DESCRIPTOR_LIMIT = 16
@@ -82,8 +84,8 @@ class Call:
             raise invalid(f"{prefix}.CurrencyCode", f"{currency!r} is not an ISO 4217 currency code")
         try:
             return parse_wire_amount(text, currency)
-        except AmountError as failure:
-            raise invalid(f"{prefix}.Amount", str(failure)) from None
+        except AmountError:
+            raise invalid_value(f"{prefix}.Amount", text) from None
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self.params.get(name)
@@ -107,7 +109,7 @@ class Call:
 Handler = Callable[[Engine, SandboxClock, Call], ET.Element | None]
 
 
-def _seller_attributes(call: Call, prefix: str) -> dict[str, str]:
+def _seller_attributes(call: Call, prefix: str) -> dict[str, str | None]:
     names = {
         "platform_id": f"{prefix}.PlatformId",
         "seller_order_id": f"{prefix}.SellerOrderAttributes.SellerOrderId",
@@ -140,15 +142,20 @@ def get_order_reference_details(engine: Engine, clock: SandboxClock, call: Call)
 
 def set_order_reference_details(engine: Engine, clock: SandboxClock, call: Call) -> ET.Element:
     prefix = "OrderReferenceAttributes"
-    note = call.optional(f"{prefix}.SellerNote", ORDER_TEXT_LIMIT)
-    constraint = simulation.order_constraint(note) if call.sandbox else None
+    attributes = _seller_attributes(call, prefix)
+    constraint = None
+    # Only a SellerNote that is sent replaces the old one (an empty one clears it), and with it a
+    # simulated constraint; a request without one keeps both (engine.set_order_reference_details).
+    if f"{prefix}.SellerNote" in call.params:
+        note = call.optional(f"{prefix}.SellerNote", ORDER_TEXT_LIMIT)
+        attributes["seller_note"] = note
+        constraint = simulation.order_constraint(note) if call.sandbox else None
     order = engine.set_order_reference_details(
         call.seller_id,
         call.required("AmazonOrderReferenceId"),
         order_total=call.amount(f"{prefix}.OrderTotal"),
-        seller_note=note,
         simulated_constraint=constraint,
-        attributes=_seller_attributes(call, prefix),
+        attributes=attributes,
     )
     return replies.order_reference_details(order, full=order.status.state != DRAFT)
 
@@ -234,7 +241,7 @@ def _transaction_timeout(call: Call) -> int:
 
 def authorize(engine: Engine, clock: SandboxClock, call: Call) -> ET.Element:
     note = call.optional("SellerAuthorizationNote", NOTE_LIMIT)
-    authorization = engine.authorize(
+    authorization, created = engine.authorize(
         call.seller_id,
         call.required("AmazonOrderReferenceId"),
         origin=call.origin("Authorize", "AuthorizationReferenceId"),
@@ -244,8 +251,14 @@ def authorize(engine: Engine, clock: SandboxClock, call: Call) -> ET.Element:
         capture_now=call.boolean("CaptureNow", False),
         soft_descriptor=call.optional("SoftDescriptor", SOFT_DESCRIPTOR_LIMIT),
         simulated=call.simulated(simulation.authorization_outcome, note),
+        sandbox_path=call.sandbox,
     )
-    return replies.authorization_details(authorization, as_first_reply=True)
+    # Amazon's fixtures show CapturedAmount 0 only in the synchronous CaptureNow reply that made
+    # the authorization (replies.authorization_details). A replay is to "return the result of the
+    # initial call" (lpwa/201954950), which could mean that very reply or the object as it is now;
+    # we answer with what the object holds, as GetAuthorizationDetails would, so that a client
+    # recovering a lost reply learns the real captured amount.
+    return replies.authorization_details(authorization, as_first_reply=created)
 
 
 def get_authorization_details(engine: Engine, clock: SandboxClock, call: Call) -> ET.Element:

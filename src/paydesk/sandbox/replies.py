@@ -148,9 +148,10 @@ def order_reference_details(order: OrderReference, *, full: bool) -> ET.Element:
 def authorization_details(
     authorization: Authorization, *, member_tag: str = "member", as_first_reply: bool = False
 ) -> ET.Element:
-    """`as_first_reply`: Amazon's synchronous CaptureNow Authorize reply still says CapturedAmount
-    0 while GetAuthorizationDetails says the full amount (CS fixtures AuthorizeResponse.xml vs
-    GetAuthorizationDetails.xml); we copy that quirk so that clients learn not to trust it."""
+    """`as_first_reply`: the Authorize reply that created the authorization. Amazon's synchronous
+    CaptureNow Authorize reply still says CapturedAmount 0 while GetAuthorizationDetails says the
+    full amount (CS fixtures AuthorizeResponse.xml vs GetAuthorizationDetails.xml); we copy that
+    quirk so that clients learn not to trust it. A replayed Authorize is not a first reply."""
     details = ET.Element("AuthorizationDetails")
     _add(details, "AmazonAuthorizationId", authorization.id)
     _add(details, "AuthorizationReferenceId", authorization.origin.reference_id)
