@@ -110,3 +110,26 @@ def test_sandbox_and_live_buckets_of_one_seller_are_separate(db, stores):
         sandbox.take("Refund", FIVE_PER_SECOND, floor=0)
     assert not sandbox.take("Refund", FIVE_PER_SECOND, floor=0).taken
     assert live.take("Refund", FIVE_PER_SECOND, floor=0).taken
+
+
+def test_a_take_does_not_wait_behind_a_session_holding_the_bucket_row(db, account, stores):
+    """A stuck session (an operator's open transaction) holds the bucket row: a staff action
+    is paced in its own process instead of waiting for it, however long it holds on."""
+    import psycopg
+    from django.db import connections
+
+    quota = SharedQuota(stores(account), {"Capture": FIVE_PER_SECOND}, max_wait=1.0)
+    quota.acquire("Capture")  # the bucket row exists now
+    params = connections["default"].get_connection_params()
+    params.pop("cursor_factory", None)
+    holder = psycopg.connect(**params)
+    released = threading.Event()
+    safety = threading.Timer(30, lambda: (released.set(), holder.close()))
+    try:
+        holder.execute("SELECT 1 FROM amazonpay_quotabucket WHERE account = %s FOR UPDATE", [account])
+        safety.start()
+        quota.acquire("Capture")
+        assert not released.is_set()  # it came back while the row was still held
+    finally:
+        safety.cancel()
+        holder.close()

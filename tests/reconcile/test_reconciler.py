@@ -4,13 +4,14 @@ through the payment service, backs off, and never takes a payment twice."""
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 from django.utils import timezone
 
 from paydesk.amazonpay import reconcile, services
 from paydesk.amazonpay.models import Outcome, Payment, PaymentEvent, Source
 
-from .conftest import STAFF, place, unpaced_client
+from .conftest import STAFF, place, unpaced_client, usd
 
 
 def status_of(order) -> str:
@@ -52,6 +53,51 @@ def with_reply_lost(store, sandbox, operation: str, action):
         return action()
     finally:
         sandbox.clear_faults()
+
+
+def test_a_refund_sent_during_a_slow_walk_is_not_settled_as_lost(store, sandbox):
+    """The walk reads a capture's refund list; a colleague then refunds and the reply is lost;
+    the rest of the walk takes minutes (quota waits). The refund is missing from the list the
+    walk read, but it was sent after the walk began: it must stay Unknown, not become Failed
+    (which would offer the same refund again)."""
+    _order, _, payment = place(sandbox)
+    assert services.capture(payment.pk, actor=STAFF).ok
+    capture = payment.transactions.get(kind="capture")
+    fast, impatient = unpaced_client(store), unpaced_client(store, timeout=0.5)
+    real_now = timezone.now
+    late = {"by": timedelta(0)}
+
+    class SlowWalk:
+        def get_capture_details(self, capture_id):
+            details = fast.get_capture_details(capture_id)  # no refund in its IdList yet
+            services.use_client_factory(lambda _settings: impatient)
+            sandbox.arm_fault("Refund", "act_then_timeout", count=4, hold_seconds=1)
+            try:
+                assert (
+                    services.refund(payment.pk, amount=usd("10.00"), actor=STAFF).outcome == Outcome.UNKNOWN
+                )
+            finally:
+                sandbox.clear_faults()
+            late["by"] = timedelta(minutes=4)
+            return details
+
+        def __getattr__(self, name):
+            return getattr(fast, name)
+
+    services.use_client_factory(lambda _settings: SlowWalk())
+    with mock.patch("django.utils.timezone.now", lambda: real_now() + late["by"]):
+        assert services.refresh(payment.pk, actor=services.RECONCILER).outcome == Outcome.DONE
+    assert len(sandbox.object_state(capture.amazon_id)["refund_ids"]) == 1  # Amazon made it
+    refund = payment.transactions.get(kind="refund")
+    assert refund.state == "Unknown"
+    services.use_client_factory(lambda _settings: fast)
+    again = services.refund(payment.pk, amount=usd("10.00"), actor=STAFF)
+    assert again.outcome == Outcome.REFUSED
+    assert len(sandbox.object_state(capture.amazon_id)["refund_ids"]) == 1
+    # The next walk finds it by its reference id.
+    assert services.refresh(payment.pk, actor=services.RECONCILER).outcome == Outcome.DONE
+    refund.refresh_from_db()
+    assert refund.state in ("Pending", "Completed") and refund.amazon_id
 
 
 def test_a_void_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbox):
@@ -110,6 +156,114 @@ def test_a_void_whose_reply_was_lost_is_checked_again_though_a_refresh_ran_meanw
     reconcile.run_pass(now=payment.next_check_at)
     authorization = payment.transactions.get(kind="authorization")
     assert (authorization.state, authorization.reason_code) == ("Closed", "SellerClosed")
+
+
+def test_refresh_status_goes_away_once_a_refresh_has_had_amazons_word(store, sandbox):
+    from paydesk.payments.actions import Action, available_actions
+
+    def offered():
+        payment.refresh_from_db()
+        return available_actions(payment.view(), now=timezone.now())
+
+    _order, _, payment = place(sandbox)  # this sandbox sends no IPNs
+    assert services.capture(payment.pk, actor=STAFF).ok
+    assert Action.REFRESH in offered()
+    assert services.refresh(payment.pk, actor=STAFF).outcome == Outcome.DONE
+    assert Action.REFRESH not in offered() and Action.REFUND in offered()
+    assert services.refund(payment.pk, amount=usd("5.00"), actor=STAFF).ok  # a change since
+    assert Action.REFRESH in offered()
+
+
+def test_a_void_amazon_accepted_is_done_though_reading_it_back_failed(store, sandbox):
+    """CloseAuthorization succeeds, GetAuthorizationDetails fails: the void happened, so it is
+    reported done (not refused), the order reference is still canceled, and the reconciler
+    records the authorization's new state."""
+    order, _, payment = place(sandbox)
+    authorization = payment.transactions.get(kind="authorization")
+    services.use_client_factory(lambda _settings: unpaced_client(store))
+    sandbox.arm_fault("GetAuthorizationDetails", "500", count=4)
+    result = services.void(payment.pk, actor=STAFF)
+    sandbox.clear_faults()
+    assert result.outcome == Outcome.DONE and "Amazon accepted the void" in result.message
+    assert sandbox.object_state(authorization.amazon_id)["status"]["state"] == "Closed"
+    assert sandbox.object_state(payment.amazon_order_reference_id)["status"]["state"] == "Canceled"
+    payment.refresh_from_db()
+    assert payment.order_reference_state == "Canceled"
+    reconcile.run_pass(now=payment.next_check_at)
+    authorization.refresh_from_db()
+    assert (authorization.state, authorization.reason_code) == ("Closed", "SellerClosed")
+    assert status_of(order) == "canceled"
+
+
+def test_a_requested_check_that_fails_part_way_is_made_again_soon(store, sandbox):
+    """The order reference is read (and its record replans the payment), then Amazon fails the
+    authorization's read: the check satisfied nothing, so the lost void's check stays due
+    soon instead of waiting for the authorization's expiry weeks later."""
+    _order, _, payment = place(sandbox)
+    authorization = payment.transactions.get(kind="authorization")
+    with_reply_lost(store, sandbox, "CloseAuthorization", lambda: services.void(payment.pk, actor=STAFF))
+    sent = PaymentEvent.objects.get(
+        payment=payment, operation="CloseAuthorization", message="Sent to Amazon."
+    )
+
+    sandbox.arm_fault("GetAuthorizationDetails", "503", count=4)
+    # A backlog: the pass runs 11 minutes later, after the one-shot "not notified" time too.
+    late = sent.at + timedelta(minutes=11)
+    report = reconcile.run_pass(now=late)
+    sandbox.clear_faults()
+    assert (report.claimed, report.failed) == (1, 1)
+    payment.refresh_from_db()
+    assert payment.check_reason == "requested"
+    assert payment.next_check_at <= late + timedelta(minutes=2)  # not weeks later
+
+    reconcile.run_pass(now=payment.next_check_at)
+    authorization.refresh_from_db()
+    assert (authorization.state, authorization.reason_code) == ("Closed", "SellerClosed")
+    payment.refresh_from_db()
+    assert payment.check_reason != "requested"
+
+
+def test_a_requested_check_stands_whatever_else_is_recorded_before_it(store, sandbox):
+    _order, _, payment = place(sandbox)
+    with_reply_lost(store, sandbox, "CloseAuthorization", lambda: services.void(payment.pk, actor=STAFF))
+    payment.refresh_from_db()
+    requested = payment.next_check_at
+    assert payment.check_reason == "requested"
+    services.mark_fulfilled(payment.pk, actor=STAFF)  # any recorded change: a click, an IPN
+    payment.refresh_from_db()
+    assert (payment.check_reason, payment.next_check_at) == ("requested", requested)
+
+
+def test_a_payment_taken_late_in_a_long_pass_gets_a_lease_from_then(store, sandbox):
+    _order, _, payment = place(sandbox)
+    reconcile.request_checks([payment.pk], at=timezone.now() - timedelta(minutes=10))
+    assert reconcile.claim(1, now=timezone.now() - timedelta(minutes=5)) == [payment.pk]
+    assert reconcile.claim(1) == []  # another worker's pass, started now
+    payment.refresh_from_db()
+    assert payment.next_check_at >= timezone.now() + reconcile.SHORTEST_LEASE - timedelta(seconds=30)
+
+
+def test_the_background_reconciler_outlives_a_database_error(store, sandbox, monkeypatch):
+    """`paydesk serve` runs it in a thread no one watches: a PostgreSQL restart between
+    passes must not end it for good."""
+    import threading
+
+    from django.db import OperationalError
+
+    stop = threading.Event()
+    calls = []
+
+    def take_once_broken(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        stop.set()  # a second pass ran: enough
+        return []
+
+    monkeypatch.setattr(reconcile, "take", take_once_broken)
+    monkeypatch.setattr(reconcile, "_close_connections", lambda: None)  # the test's connection
+    reconcile.run_forever(stop, idle=timedelta(seconds=5))  # returns once stop is set
+    assert len(calls) == 2
 
 
 def test_a_closed_order_reference_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbox):

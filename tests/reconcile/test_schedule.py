@@ -55,6 +55,19 @@ def test_a_settled_and_notified_payment_needs_no_check():
     assert plan(payment(CAPTURED, CAPTURE)) is None
 
 
+def test_a_requested_check_stands_beside_the_rules_and_the_earliest_wins():
+    settled = payment(CAPTURED, CAPTURE)
+    asked = T0 + timedelta(minutes=3)
+    check = next_check(settled, checked_at=T0, requested=asked, unknown_settle=SETTLE, timing=SANDBOX)
+    assert (check.due, check.reason) == (asked, CheckReason.REQUESTED)
+    unknown = txn(Kind.CAPTURE, "Unknown", ref="c1", parent="A", notified=False)
+    later = T0 + timedelta(hours=1)
+    check = next_check(
+        payment(AUTH, unknown), checked_at=None, requested=later, unknown_settle=SETTLE, timing=SANDBOX
+    )
+    assert (check.due, check.reason) == (T0 + SETTLE, CheckReason.UNKNOWN_OUTCOME)
+
+
 def test_an_unknown_outcome_is_checked_once_the_request_cannot_still_be_on_its_way():
     unknown = txn(Kind.CAPTURE, "Unknown", ref="c1", parent="A", notified=False)
     check = plan(payment(AUTH, unknown))

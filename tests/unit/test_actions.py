@@ -68,6 +68,18 @@ def test_refresh_shows_when_the_latest_transactions_ipn_did_not_arrive():
     assert actions(payment(auth("Closed"), capture(notified=False))) == (Action.REFUND, Action.REFRESH)
 
 
+def test_a_refresh_after_the_latest_change_confirms_it_like_an_ipn():
+    """X-Cart's Refresh status is for when the IPN did not arrive: once a refresh has had
+    Amazon's word, the button goes until something changes again."""
+    unconfirmed = payment(auth("Closed"), capture(notified=False))
+    changed = unconfirmed.latest.last_updated or unconfirmed.latest.requested_at
+    assert Action.REFRESH not in actions(replace(unconfirmed, confirmed_at=changed + timedelta(seconds=1)))
+    assert Action.REFRESH in actions(replace(unconfirmed, confirmed_at=changed - timedelta(seconds=1)))
+    # A refresh does not make an unknown outcome known, nor an old pending state settled.
+    unknown = payment(auth("Closed"), capture("Unknown", notified=False))
+    assert Action.REFRESH in actions(replace(unknown, confirmed_at=NOW))
+
+
 def test_refresh_shows_while_a_refund_heard_of_by_ipn_is_not_linked_to_its_capture():
     unlinked = replace(refund("Completed", "10.00", n=2), parent_id=None)
     assert Action.REFRESH in actions(payment(auth("Closed"), capture(), unlinked))

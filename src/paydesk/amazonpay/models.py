@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings as django_settings
@@ -44,6 +44,10 @@ def _fernet() -> Fernet:
     # database dump alone does not reveal it.
     digest = hashlib.sha256(b"paydesk.amazonpay.secret-key:" + django_settings.SECRET_KEY.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+# The settings form's limit for refresh_after_minutes: one week.
+REFRESH_AFTER_MINUTES_MAX = 7 * 24 * 60
 
 
 class AmazonPaySettings(models.Model):
@@ -86,6 +90,13 @@ class AmazonPaySettings(models.Model):
     def load(cls) -> AmazonPaySettings:
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+    @property
+    def pending_grace(self) -> timedelta:
+        """How long a pending payment waits before Refresh status is offered. At most a week,
+        the settings form's limit: a larger value saved before the form had one must not
+        break every order page (timedelta overflows)."""
+        return timedelta(minutes=min(self.refresh_after_minutes, REFRESH_AFTER_MINUTES_MAX))
 
     @property
     def secret_key(self) -> str:
@@ -139,8 +150,9 @@ class Payment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # The reconciler's timetable (paydesk.amazonpay.schedule): when this payment next needs
     # Amazon's word and why, kept up to date by the payment service each time it records
-    # something; `checked_at`/`checks` are the reconciler's last check and how many it made in
-    # a row for `check_reason` (repeated checks back off).
+    # something; `checked_at` is the last refresh (the reconciler's, or one a person asked
+    # for) and `checks` how many the reconciler made in a row for `check_reason` (repeated
+    # checks back off).
     next_check_at = models.DateTimeField(null=True, blank=True)
     check_reason = models.CharField(
         max_length=32, blank=True, choices=[(r.value, r.label) for r in schedule.CheckReason]
@@ -173,6 +185,9 @@ class Payment(models.Model):
             checked_at=self.checked_at,
             checked_for=self.check_reason,
             checks=self.checks,
+            # A requested check stands until a refresh after it (the reconciler's claim clears
+            # the reason, and puts it back if the check fails).
+            requested=self.next_check_at if self._requested_check_stands() else None,
             unknown_settle=unknown_settle,
             # Amazon's ids say which environment made them: P... live, S... a sandbox
             # (docs/amazon-pay-v1.md §1.5), so no settings query is needed here.
@@ -186,10 +201,23 @@ class Payment(models.Model):
         self.next_check_at, self.check_reason, self.checks = due, reason, checks
         Payment.objects.filter(pk=self.pk).update(next_check_at=due, check_reason=reason, checks=checks)
 
+    def _requested_check_stands(self) -> bool:
+        if self.check_reason != schedule.CheckReason.REQUESTED or self.next_check_at is None:
+            return False
+        return self.checked_at is None or self.next_check_at > self.checked_at
+
+    def refreshed(self, at: datetime) -> None:
+        """A refresh that began at `at` had Amazon's word on everything: checks that fell due
+        before it are satisfied, and what it found is trusted without an IPN."""
+        if self.checked_at is not None and self.checked_at >= at:
+            return
+        self.checked_at = at
+        Payment.objects.filter(pk=self.pk).update(checked_at=at)
+
     def check_within(self, delay: timedelta) -> None:
         """Have the reconciler ask Amazon about this (locked) payment within `delay`, unless a
         check is due sooner. For calls that leave no transaction to plan from (void, close,
-        cancel); the next recorded reply replans with `plan_next_check`."""
+        cancel); `plan_next_check` keeps the requested check until the reconciler takes it."""
         due = timezone.now() + delay
         if self.next_check_at is not None and self.next_check_at <= due:
             return
@@ -210,6 +238,7 @@ class Payment(models.Model):
             order_reference_state=self.order_reference_state,
             transactions=tuple(t.view() for t in rows),
             fulfilled=self.order.fulfilled,
+            confirmed_at=self.checked_at,
         )
 
 

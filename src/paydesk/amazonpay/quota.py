@@ -156,7 +156,14 @@ class PostgresBuckets:
             # psycopg's plain cursors instead of Django's.
             params = connections[self._alias].get_connection_params()
             params.pop("cursor_factory", None)
+            # A take must never hang: not on a database that does not answer, not on a dead
+            # peer, not behind a session that holds the bucket row. A person clicked, and a
+            # money movement's Unknown row is already committed while it waits.
+            for name, value in _NEVER_HANG.items():
+                params.setdefault(name, value)
             connection = psycopg.connect(**params, autocommit=True)
+            connection.execute(f"SET lock_timeout = '{_ROW_WAIT_MS}ms'")
+            connection.execute(f"SET statement_timeout = '{_STATEMENT_MS}ms'")
             connections_of_thread[id(self)] = connection
             with self._lock:
                 self._opened = [c for c in self._opened if not c.closed] + [connection]
@@ -193,6 +200,10 @@ class PostgresBuckets:
                         cursor.execute(_TAKE.format(table=table), values)
                         row = cursor.fetchone()
                 return Take(bool(row[0]), float(row[1]))
+            except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
+                # The row is held (a stuck session) or the database stalls: the connection is
+                # fine, the shared bucket is not available now.
+                raise QuotaUnavailable(f"quota bucket busy: {exc}") from exc
             except psycopg.OperationalError as exc:
                 # A connection dropped since the last take (database restart, failover): one
                 # fresh connection, then give up.
@@ -203,6 +214,10 @@ class PostgresBuckets:
                     raise QuotaUnavailable(f"quota buckets unavailable: {exc}") from exc
         raise AssertionError("unreachable")
 
+
+_NEVER_HANG = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
+_ROW_WAIT_MS = 1000  # takes queue on the row for microseconds; a second is a stuck holder
+_STATEMENT_MS = 5000
 
 # `at` is the database's clock unless a test supplies one. FOR UPDATE in the first CTE makes
 # concurrent takes queue on the row, each seeing the tokens the previous one left.

@@ -100,28 +100,72 @@ def request_checks(payment_ids: Iterable[int], *, at: datetime | None = None) ->
     )
 
 
+# A refresh walks up to four requests per authorization at the quota's background pace; a
+# payment whose lease ends while its worker still walks it would be walked twice.
+SHORTEST_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A payment a worker claimed, and what to put back if its check fails."""
+
+    payment_id: int
+    reason: str  # the reason it was due for
+    at: datetime  # the claim's checked_at
+    checked_before: datetime | None
+    retry_at: datetime  # when a failed check is tried again: the reason's backoff interval
+
+
 def claim(batch: int, *, now: datetime | None = None) -> list[int]:
-    """Take up to `batch` due payments, earliest first, and push each one's next check forward
-    by its backoff interval (the lease: if this worker dies, the payment is due again then)."""
+    """Take up to `batch` payments due at `now`, earliest first; see `take`."""
+    return [taken.payment_id for taken in take(batch, now=now)]
+
+
+def take(batch: int, *, now: datetime | None = None) -> list[Taken]:
+    """Take up to `batch` payments due at `now`, earliest first, and push each one's next check
+    forward by its backoff interval (the lease: if this worker dies, the payment is due again
+    then). A requested check is marked taken by clearing its reason (`check_failed` puts it back)."""
     now = now or timezone.now()
+    # The lease runs from the moment of taking: a pass that began long ago (a backlog at quota
+    # pace) must not hand out leases that have already run out.
+    taken_at = max(now, timezone.now())
     timing = check_timing()
     with db.atomic():
-        queue = due(now).order_by("next_check_at", "id").only("id", "check_reason", "checks")
+        queue = due(now).order_by("next_check_at", "id").only("id", "check_reason", "checks", "checked_at")
         if connection.features.has_select_for_update_skip_locked:
             # Rows another worker holds are skipped, not waited for: workers never block each
             # other, and never take the same payment twice.
             queue = queue.select_for_update(skip_locked=True)
         payments = list(queue[:batch])
+        taken = []
         for payment in payments:
             try:
                 reason = schedule.CheckReason(payment.check_reason)
             except ValueError:
                 reason = schedule.CheckReason.REQUESTED
             payment.checks += 1
-            payment.checked_at = now
-            payment.next_check_at = now + timing.interval(reason, payment.checks)
-        Payment.objects.bulk_update(payments, ["checks", "checked_at", "next_check_at"])
-    return [p.pk for p in payments]
+            interval = timing.interval(reason, payment.checks)
+            taken.append(Taken(payment.pk, reason.value, taken_at, payment.checked_at, taken_at + interval))
+            payment.checked_at = taken_at
+            payment.next_check_at = taken_at + max(interval, SHORTEST_LEASE)
+            if reason == schedule.CheckReason.REQUESTED:
+                payment.check_reason = ""
+        Payment.objects.bulk_update(payments, ["checks", "checked_at", "next_check_at", "check_reason"])
+    return taken
+
+
+def check_failed(taken: Taken) -> None:
+    """A check that did not get Amazon's whole word satisfied nothing: the payment is due again
+    after its backoff interval, for the reason it was taken for, and reasons that fell due
+    before the claim are due again too. Unless another worker has taken it since."""
+    with db.atomic():
+        payment = Payment.objects.select_for_update().filter(pk=taken.payment_id, checked_at=taken.at).first()
+        if payment is None:
+            return
+        payment.checked_at = taken.checked_before
+        if payment.next_check_at is None or payment.next_check_at > taken.retry_at:
+            payment.next_check_at, payment.check_reason = taken.retry_at, taken.reason
+        payment.save(update_fields=["checked_at", "next_check_at", "check_reason"])
 
 
 # --- the work -----------------------------------------------------------------------------------
@@ -184,27 +228,37 @@ def _work(tally: _Tally, *, batch: int, now: datetime, stop: threading.Event) ->
         granted = tally.budget(batch)
         if granted == 0:
             return
-        claimed = claim(granted, now=now)
+        claimed = take(granted, now=now)
         tally.claimed(granted, len(claimed))
         if not claimed:
             return
-        for payment_id in claimed:
+        for taken in claimed:
             if stop.is_set():
                 return  # the rest stay claimed until their lease ends
             try:
-                result = reconcile_payment(payment_id)
+                result = reconcile_payment(taken.payment_id)
             except Exception:
                 # One payment's surprise (a database error, a bug) must not stop the worker for
                 # every other payment: logged with its traceback, counted as failed, and tried
                 # again when its lease ends.
-                log.exception("reconcile: payment %s failed", payment_id)
+                log.exception("reconcile: payment %s failed", taken.payment_id)
                 tally.add(failed=1)
+                _put_back(taken)
                 continue
             if result.outcome == Outcome.DONE:
                 tally.add(refreshed=1)
             else:
-                log.warning("reconcile: payment %s: %s", payment_id, result.message)
+                log.warning("reconcile: payment %s: %s", taken.payment_id, result.message)
                 tally.add(failed=1, throttled_surfaced=int(_throttled(result)))
+                _put_back(taken)
+
+
+def _put_back(taken: Taken) -> None:
+    try:
+        check_failed(taken)
+    except Exception:
+        # The lease still stands: the payment is due again when it ends.
+        log.exception("reconcile: payment %s: could not reschedule its failed check", taken.payment_id)
 
 
 def _close_connections() -> None:
@@ -290,23 +344,40 @@ def run_forever(
     workers: int = 1,
     idle: timedelta = IDLE,
 ) -> None:
-    """Run passes until `stop` is set, sleeping in between (`seconds_until_next_check`)."""
+    """Run passes until `stop` is set, sleeping in between (`seconds_until_next_check`).
+
+    A database error between passes (a PostgreSQL restart, SQLite busy for too long) is
+    logged and waited out with backoff: `paydesk serve` has no one watching this thread, and a
+    reconciler that stopped for good would leave every Unknown and Pending payment unchecked."""
+    failures = 0
     try:
         while not stop.is_set():
-            if not AmazonPaySettings.load().is_configured:
-                stop.wait(idle.total_seconds())
-                continue
-            report = run_pass(batch=batch, workers=workers, stop=stop)
-            if report.claimed:
-                log.info(
-                    "reconcile: checked %d payment(s), %d failed, %d throttled replies retried",
-                    report.claimed,
-                    report.failed,
-                    report.throttled_retries,
-                )
-            stop.wait(seconds_until_next_check(idle))
+            try:
+                wait = _one_round(batch=batch, workers=workers, idle=idle, stop=stop)
+                failures = 0
+            except Exception:
+                failures += 1
+                wait = min(idle.total_seconds(), 2.0**failures)
+                log.exception("reconcile: pass failed (%d in a row); trying again in %.0f s", failures, wait)
+                _close_connections()  # a broken connection is opened afresh next time
+            stop.wait(wait)
     finally:
         _close_connections()
+
+
+def _one_round(*, batch: int, workers: int, idle: timedelta, stop: threading.Event) -> float:
+    """One pass when the store is configured; how long to sleep after it."""
+    if not AmazonPaySettings.load().is_configured:
+        return idle.total_seconds()
+    report = run_pass(batch=batch, workers=workers, stop=stop)
+    if report.claimed:
+        log.info(
+            "reconcile: checked %d payment(s), %d failed, %d throttled replies retried",
+            report.claimed,
+            report.failed,
+            report.throttled_retries,
+        )
+    return seconds_until_next_check(idle)
 
 
 class BackgroundReconciler:

@@ -8,6 +8,7 @@ history of every transaction, on how often Amazon was already asked, and on the 
 things a single index cannot serve.
 
 A payment needs Amazon's word when:
+- someone asked for a check (a void, close or cancel whose reply was lost, `paydesk reconcile`);
 - a call's outcome is unknown (Paydesk's "Unknown" state): once the client can no longer be
   retrying it, a refresh finds the object by its reference id or settles it as Failed;
 - something is Pending past the time Amazon usually takes;
@@ -178,6 +179,7 @@ def next_check(
     checked_at: datetime | None,
     checked_for: str = "",
     checks: int = 0,
+    requested: datetime | None = None,
     unknown_settle: timedelta,
     timing: Timing,
 ) -> Check | None:
@@ -186,8 +188,10 @@ def next_check(
     `checked_at` is the reconciler's last check of the payment, made for the reason
     `checked_for`, and `checks` how many it made in a row for that reason: repeated checks
     back off; one-shot reasons that fell due before `checked_at` are satisfied by it.
+    `requested`: when a check someone asked for (a void whose reply was lost, say) is due; it
+    stands until the reconciler takes it, whatever else is recorded meanwhile.
     """
-    candidates = []
+    candidates = [Check(requested, CheckReason.REQUESTED)] if requested is not None else []
     for check in _rules(payment, unknown_settle=unknown_settle, timing=timing):
         if checked_at is None:
             candidates.append(check)

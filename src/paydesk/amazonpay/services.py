@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError
 from django.db import transaction as db
@@ -826,7 +826,6 @@ def void(
     client = amazon_client()
     try:
         client.close_authorization(target.amazon_id, reason=reason)
-        authorization = client.get_authorization_details(target.amazon_id)
     except AmazonPayError as exc:
         with locked_payment(payment_id) as locked:
             _log_event(
@@ -845,9 +844,28 @@ def void(
             else f"Amazon did not answer the void ({exc}). {_ASKS_AGAIN}"
         )
         return ActionResult(Outcome.FAILED, message)
+    # Amazon has closed it. Reading it back can still fail; that must not turn a void that
+    # happened into "refused", nor skip the cancel that ends the order.
+    try:
+        authorization, unread = client.get_authorization_details(target.amazon_id), None
+    except AmazonPayError as exc:
+        authorization, unread = None, exc
     with locked_payment(payment_id) as locked:
-        txn, _ = apply_report(locked, authorization, actor=actor, operation="CloseAuthorization")
-        ends_the_order = rules.cancel_after_void(locked.view())
+        if authorization is not None:
+            txn, _ = apply_report(locked, authorization, actor=actor, operation="CloseAuthorization")
+            done = f"Authorization voided ({txn.amount_money} released)."
+            txn_id = txn.pk
+        else:
+            done = (
+                f"Amazon accepted the void of {target.amount}; its new state could not be read yet "
+                f"({unread}). {_ASKS_AGAIN}"
+            )
+            _log_event(
+                locked, actor, "CloseAuthorization", Outcome.DONE, amazon_id=target.amazon_id, message=done
+            )
+            locked.check_within(UNKNOWN_SETTLE_TIME)
+            txn_id = locked.transactions.get(amazon_id=target.amazon_id).pk
+        ends_the_order = rules.cancel_after_void(locked.view(), voided=target.amazon_id)
         if ends_the_order:
             _sent(locked, actor, "CancelOrderReference", oro_id)
     if ends_the_order:
@@ -861,7 +879,7 @@ def void(
         else:
             with locked_payment(payment_id) as locked:
                 apply_order_reference(locked, oro, actor=actor, operation="CancelOrderReference")
-    return ActionResult(Outcome.DONE, f"Authorization voided ({txn.amount_money} released).", txn.pk)
+    return ActionResult(Outcome.DONE, done, txn_id)
 
 
 def mark_fulfilled(payment_id: int, *, actor: Actor) -> ActionResult:
@@ -905,6 +923,9 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
     everything is walked, which links it.
     """
     client = amazon_client()
+    # Amazon's lists are read from here on: a request made after this moment may be missing
+    # from them, so only requests already settled-old at this moment may be settled as lost.
+    walk_started = timezone.now()
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     rows = list(payment.transactions.all())
     known = {t.amazon_id: t for t in rows if t.amazon_id}
@@ -971,7 +992,8 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
         )
 
     with locked_payment(payment_id) as locked:
-        _settle_lost_requests(locked, found_refs, actor=actor)
+        locked.refreshed(walk_started)
+        _settle_lost_requests(locked, found_refs, walk_started=walk_started, actor=actor)
         status = locked.order.status_enum
     return ActionResult(Outcome.DONE, f"Status refreshed from Amazon: the order is {status.label}.")
 
@@ -983,10 +1005,16 @@ def _has_open_children(rows: list[Transaction], amazon_id: str) -> bool:
     return any(t.parent_amazon_id in parents and t.state not in _MACHINE[Kind(t.kind)].terminal for t in rows)
 
 
-def _settle_lost_requests(payment: Payment, found_refs: set[tuple[str, str]], *, actor: Actor) -> None:
+def _settle_lost_requests(
+    payment: Payment, found_refs: set[tuple[str, str]], *, walk_started: datetime, actor: Actor
+) -> None:
     """An Unknown transaction Amazon has no record of, old enough that it cannot still be on
-    its way, never reached Amazon: mark it Failed so the order can move on."""
-    cutoff = timezone.now() - UNKNOWN_SETTLE_TIME
+    its way, never reached Amazon: mark it Failed so the order can move on.
+
+    "Old enough" counts from when the walk began reading Amazon's lists, not from now: a walk
+    can take minutes (quota waits), and a request sent during it may be missing from a list
+    read before it arrived - marking that one Failed would let the money move twice."""
+    cutoff = walk_started - UNKNOWN_SETTLE_TIME
     for txn in payment.transactions.filter(state=UNKNOWN, requested_at__lt=cutoff):
         if (txn.kind, txn.reference_id) in found_refs:
             continue

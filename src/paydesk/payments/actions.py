@@ -182,21 +182,24 @@ def cancelable(payment: Payment) -> bool:
     )
 
 
-def cancel_after_void(payment: Payment) -> bool:
+def cancel_after_void(payment: Payment, voided: str | None = None) -> bool:
     """Whether a void ends the order: X-Cart's Void cancels the order reference too, so Amazon
     releases the buyer's funds - but canceling closes every authorization on it, so only when
-    nothing is captured or being captured and no other authorization is open or under way."""
-    others = any(a.state == OPEN or a.in_flight for a in payment.authorizations)
+    nothing is captured or being captured and no other authorization is open or under way.
+    `voided`: the authorization Amazon just closed, in case Paydesk still holds it Open."""
+    others = any((a.state == OPEN or a.in_flight) and a.amazon_id != voided for a in payment.authorizations)
     return cancelable(payment) and not payment.captured.is_positive and not others
 
 
 def needs_refresh(payment: Payment, *, now: datetime, pending_grace: timedelta = timedelta(0)) -> bool:
-    """True when Paydesk cannot trust what it holds: no IPN confirmed the latest transaction,
-    a capture or refund is not linked to what it was made on, an outcome is unknown, or
-    something has been pending longer than `pending_grace`."""
+    """True when Paydesk cannot trust what it holds: neither an IPN nor a later refresh
+    confirmed the latest transaction, a capture or refund is not linked to what it was made
+    on, an outcome is unknown, or something has been pending longer than `pending_grace`."""
     latest = payment.latest
     if latest is not None and not latest.notified:
-        return True
+        changed = latest.last_updated or latest.requested_at
+        if payment.confirmed_at is None or changed is None or changed > payment.confirmed_at:
+            return True
     if any(t.unlinked for t in payment.transactions):
         return True
     for transaction in payment.in_flight:

@@ -83,6 +83,9 @@ class Payment:
     transactions: tuple[Transaction, ...] = field(default=())
     # The merchant shipped the goods (X-Cart's "Completed").
     fulfilled: bool = False
+    # When a refresh last had Amazon's word on everything (the start of its walk): what it
+    # found then needs no IPN to be trusted.
+    confirmed_at: datetime | None = None
 
     @property
     def currency(self) -> str:
