@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from paydesk.amazonpay.models import AmazonPaySettings
+from paydesk.amazonpay.models import AmazonPaySettings, PaymentEvent
 from paydesk.orders.models import Order
 from paydesk.orders.search import PAGE_SIZE
 
@@ -76,6 +76,35 @@ def test_a_bad_amount_is_refused_with_a_clear_message(client, operator, authoriz
     client.force_login(operator)
     response = client.post("/amazonpay/orders/1001/capture/", {"amount": "12,50"}, follow=True)
     assert "is not an amount in USD" in response.content.decode()
+
+
+@pytest.mark.parametrize("action", ["capture", "refund"])
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_amount_moves_nothing_instead_of_everything(
+    client, operator, authorized_order, action, blank
+):
+    client.force_login(operator)
+    events = PaymentEvent.objects.count()
+    response = client.post(f"/amazonpay/orders/1001/{action}/", {"amount": blank, "key": "k"}, follow=True)
+    assert f"Enter the amount to {action}. Nothing was done." in response.content.decode()
+    assert PaymentEvent.objects.count() == events  # the payment service was never asked
+
+
+def test_a_fully_refunded_capture_proposes_no_amount_to_refund(client, operator, amazon_settings):
+    """Amazon accepts refunds up to 15% (at most 75) above a capture; with everything captured
+    given back, the form must not propose that allowance for a one-click over-refund."""
+    _order, payment = make_order(status="processed")
+    add_txn(payment, "authorization", "Closed", f"{ORO}-A000001", "1001-a1", notified=True)
+    add_txn(
+        payment, "capture", "Completed", f"{ORO}-C000001", "1001-c1", parent=f"{ORO}-A000001", notified=True
+    )
+    add_txn(payment, "refund", "Pending", f"{ORO}-R000001", "1001-r1", parent=f"{ORO}-C000001", notified=True)
+    client.force_login(operator)
+    page = client.get("/orders/1001/").content.decode()
+    assert 'data-action="refund"' in page  # Amazon still allows more, on purpose
+    assert "The captured 100.00 USD is refunded or being refunded" in page and "up to 15.00 USD" in page
+    field = page[page.index('data-action-amount="refund"') - 300 : page.index('data-action-amount="refund"')]
+    assert 'value=""' in field and "required" in field
 
 
 def _orders(n: int):

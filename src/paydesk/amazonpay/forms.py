@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from paydesk.amazonpay.models import AmazonPaySettings, Environment, Region
+from paydesk.amazonpay.models import REFRESH_AFTER_MINUTES_MAX, AmazonPaySettings, Environment, Region
 
 # Amazon's presentment currencies per region (docs/amazon-pay-v1.md §4): the US and JP
 # accounts take one currency; UK and DE accounts also present in the multi-currency list.
@@ -17,6 +17,14 @@ CURRENCIES_BY_REGION = {
 }
 _SELLER_ID = re.compile(r"^[A-Z0-9]{10,20}$")
 _ACCESS_KEY = re.compile(r"^[A-Z0-9]{16,32}$")
+# How long a pending payment waits before Refresh status is offered. The order pages and the
+# API turn it into a timedelta and add it to the time: an unbounded number (the model field is a
+# plain positive integer) overflowed that and broke every order page. A week is more patience
+# than any pending payment deserves before staff may ask Amazon.
+_REFRESH_AFTER_RANGE = (
+    f"Enter a whole number of minutes between 0 and {REFRESH_AFTER_MINUTES_MAX} minutes (one week); "
+    "0 offers Refresh status at once."
+)
 
 
 class AmazonPaySettingsForm(forms.ModelForm):
@@ -33,6 +41,19 @@ class AmazonPaySettingsForm(forms.ModelForm):
         required=False,
         assume_scheme="http",
         help_text="Where `paydesk sandbox` listens, e.g. http://127.0.0.1:8001 (offline sandbox only).",
+    )
+
+    refresh_after_minutes = forms.IntegerField(
+        label="Refresh after minutes",
+        min_value=0,
+        max_value=REFRESH_AFTER_MINUTES_MAX,
+        error_messages={
+            "invalid": _REFRESH_AFTER_RANGE,
+            "min_value": _REFRESH_AFTER_RANGE,
+            "max_value": _REFRESH_AFTER_RANGE,
+        },
+        help_text="Offer Refresh status for a pending payment after this many minutes "
+        f"(0 to {REFRESH_AFTER_MINUTES_MAX}, one week).",
     )
 
     class Meta:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.utils import timezone
 
@@ -76,19 +75,30 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
             for capture in rules.refundable_captures(view):
                 room = rules.refund_room(view, capture)
                 left = rules.left_to_refund(view, capture)
-                refunds = len(view.refunds_of(capture))
+                more = limits.REFUNDS_PER_CAPTURE - len(view.refunds_of(capture))
+                if left.is_positive:
+                    hint = (
+                        f"{left} of the captured {capture.amount} is left to refund. Amazon accepts "
+                        f"up to {room} more (with its allowance), in at most {more} more refunds."
+                    )
+                else:
+                    # Everything captured is refunded or on its way back: proposing Amazon's
+                    # allowance would invite refunding more than the buyer paid with one click.
+                    hint = (
+                        f"The captured {capture.amount} is refunded or being refunded. To give back "
+                        f"more, Amazon accepts up to {room} (its allowance) in at most {more} more "
+                        "refunds: enter the amount."
+                    )
                 forms.append(
                     ActionForm(
                         action,
                         "Refund",
                         "Refund {amount} " + view.currency + " to the buyer?",
                         capture.amazon_id or "",
-                        left if left.is_positive else room,
+                        left if left.is_positive else None,
                         editable=True,
                         maximum=room,
-                        hint=f"{left} of the captured {capture.amount} is left to refund. Amazon accepts "
-                        f"up to {room} more (with its allowance), in at most "
-                        f"{limits.REFUNDS_PER_CAPTURE - refunds} more refunds.",
+                        hint=hint,
                         idempotency_key=key,
                     )
                 )
@@ -159,8 +169,7 @@ def payment_panel(order: Order) -> dict:
     events = list(payment.events.select_related("transaction").order_by("-at", "-id")[:200])
     transactions = list(payment.transactions.all())
     view = payment.view(transactions)
-    grace = timedelta(minutes=settings.refresh_after_minutes)
-    actions = rules.available_actions(view, now=timezone.now(), pending_grace=grace)
+    actions = rules.available_actions(view, now=timezone.now(), pending_grace=settings.pending_grace)
     forms = _forms(view, actions)
     return {
         "payment": payment,

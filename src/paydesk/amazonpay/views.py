@@ -24,7 +24,7 @@ from paydesk.amazonpay.models import (
 )
 from paydesk.orders.models import Order
 from paydesk.payments.actions import Action
-from paydesk.payments.money import Money, MoneyError
+from paydesk.payments.money import Money, MoneyError, minor_unit_exponent
 
 _LEVEL = {
     Outcome.DONE: messages.SUCCESS,
@@ -34,6 +34,13 @@ _LEVEL = {
     Outcome.UNKNOWN: messages.WARNING,
     Outcome.REFUSED: messages.WARNING,
 }
+
+
+def _amount_advice(currency: str) -> str:
+    decimals = minor_unit_exponent(currency)
+    if decimals == 0:
+        return f"Write whole {currency} without separators, e.g. 1050."
+    return f"Write digits with a dot before at most {decimals} decimals, no thousands separator: 1050.25."
 
 
 @login_required
@@ -51,11 +58,19 @@ def order_action(request, number: str, action: str):
     target = request.POST.get("target", "").strip() or None
     key = request.POST.get("key", "").strip()[:64] or None
     amount = None
-    if request.POST.get("amount"):
+    if "amount" in request.POST:
+        # The form has an amount field: it says how much. Left blank, it must not mean "all".
+        typed = request.POST["amount"].strip()
+        if not typed:
+            messages.error(request, f"Enter the amount to {act.label.lower()}. Nothing was done.")
+            return redirect("orders:detail", number=number)
         try:
-            amount = Money.parse(request.POST["amount"], payment.currency)
+            amount = Money.parse(typed, payment.currency)
         except MoneyError:
-            messages.error(request, f"“{request.POST['amount']}” is not an amount in {payment.currency}.")
+            messages.error(
+                request,
+                f"“{typed}” is not an amount in {payment.currency}. {_amount_advice(payment.currency)}",
+            )
             return redirect("orders:detail", number=number)
     result = services.run_action(
         act, payment.pk, actor=actor, target=target, amount=amount, idempotency_key=key

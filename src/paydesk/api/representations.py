@@ -152,7 +152,7 @@ def order_detail(order: Order, *, now: datetime) -> dict:
         "available_actions": [],
     }
     if pay is not None:
-        grace = timedelta(minutes=AmazonPaySettings.load().refresh_after_minutes)
+        grace = AmazonPaySettings.load().pending_grace
         document["payment"], document["available_actions"] = payment(pay, now=now, pending_grace=grace)
     return document
 

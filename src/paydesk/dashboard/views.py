@@ -15,6 +15,7 @@ from paydesk.amazonpay import attention
 from paydesk.amazonpay.models import Transaction
 from paydesk.dashboard.charts import Bar, columns, horizontal_bars
 from paydesk.orders.models import Order
+from paydesk.payments.money import Money, minor_unit_exponent
 from paydesk.payments.status import OrderStatus
 
 _TONE = {
@@ -27,6 +28,20 @@ _TONE = {
     OrderStatus.COMPLETED: "ok",
     OrderStatus.PARTIALLY_CAPTURED: "ok",
 }
+
+
+def summed(value: Decimal | float | int | None, currency: str) -> Money:
+    """A database SUM as money in its currency.
+
+    SQLite keeps decimals as integers or floats and sums them as such, so the sum of 1000.05,
+    100.40 and 42.40 comes back as 1142.8500000000001 or 1142.85000000000. Read through its
+    text (never computed with as a float), then rounded to the currency's minor unit:
+    every summand had at most that many decimals, so only the float noise is dropped.
+    """
+    if value is None:
+        return Money.zero(currency)
+    quantum = Decimal(1).scaleb(-minor_unit_exponent(currency))
+    return Money(Decimal(str(value)).quantize(quantum), currency)
 
 
 @login_required
@@ -42,7 +57,9 @@ def dashboard(request):
     status_rows = []
     for status in OrderStatus:
         amounts = [
-            (by_status[(status.value, c)]["amount"], c) for c in currencies if (status.value, c) in by_status
+            summed(by_status[(status.value, c)]["amount"], c)
+            for c in currencies
+            if (status.value, c) in by_status
         ]
         count = sum(by_status[(status.value, c)]["n"] for c in currencies if (status.value, c) in by_status)
         status_rows.append({"status": status, "count": count, "amounts": amounts})
@@ -97,6 +114,6 @@ def dashboard(request):
             "orders_chart": mark_safe(orders_chart),  # noqa: S308 - idem
             "attention_rows": attention_rows,
             "recent_declines": recent_declines,
-            "captured_week": [(row["amount"] or Decimal(0), row["currency"]) for row in captured_week],
+            "captured_week": [summed(row["amount"], row["currency"]) for row in captured_week],
         },
     )

@@ -15,7 +15,7 @@ from paydesk.amazonpay.models import AmazonPaySettings, Payment
 from paydesk.orders.models import Order
 from paydesk.payments.money import Money
 from paydesk.sandbox.model import Address, Buyer
-from paydesk.shop.catalog import PRODUCTS, SHIPPING
+from paydesk.shop.catalog import PRODUCTS, SHIPPING, demo_price
 
 STAFF = services.Actor(services.Source.STAFF, "demo")
 BUYERS = [
@@ -63,8 +63,8 @@ def _checkout(sandbox, rng: random.Random, *, payment_method: str = "valid") -> 
     settings = AmazonPaySettings.load()
     currency = settings.currency
     picks = rng.sample(PRODUCTS, k=rng.randint(1, 3))
-    lines = [services.CartLine(p.sku, p.name, rng.randint(1, 3), Money(p.price, currency)) for p in picks]
-    shipping = Money(SHIPPING, currency)
+    lines = [services.CartLine(p.sku, p.name, rng.randint(1, 3), p.price_in(currency)) for p in picks]
+    shipping = demo_price(SHIPPING, currency)
     total = shipping
     for line in lines:
         total = total + Money(line.unit_price.amount * line.quantity, currency)

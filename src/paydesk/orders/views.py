@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from paydesk.amazonpay import services
@@ -16,6 +16,7 @@ from paydesk.amazonpay.models import Payment
 from paydesk.amazonpay.panel import payment_panel
 from paydesk.orders.models import Order
 from paydesk.orders.search import OrderFilters, page_of
+from paydesk.payments.money import Money
 from paydesk.payments.status import OrderStatus
 
 
@@ -45,7 +46,7 @@ def list_row(order: Order) -> dict[str, str]:
         "reference": (payment.amazon_order_reference_id if payment else "") or "—",
         "status": order.status,
         "status_label": order.get_status_display(),
-        "total": f"{formats.localize(order.total)} {order.currency}",
+        "total": str(order.total_money),
     }
 
 
@@ -87,6 +88,26 @@ def order_list(request):
     )
 
 
+def order_amounts(order: Order) -> dict:
+    """The order's items and totals as money in its currency, printed as Money prints them (no
+    decimals for JPY); the database columns keep two decimals whatever the currency."""
+    currency = order.currency
+    return {
+        "lines": [
+            {
+                "line": line,
+                "unit_price": Money(line.unit_price, currency),
+                "total": Money(line.line_total, currency),
+            }
+            for line in order.lines.all()
+        ],
+        "subtotal": Money(order.subtotal, currency),
+        "shipping": Money(order.shipping_cost, currency),
+        "tax": Money(order.tax, currency),
+        "total": order.total_money,
+    }
+
+
 @login_required
 @permission_required("orders.view_order", raise_exception=True)
 def order_detail(request, number: str):
@@ -97,6 +118,7 @@ def order_detail(request, number: str):
         "section": "orders",
         "order": order,
         "can_operate": request.user.has_perm("orders.operate_payments"),
+        **order_amounts(order),
     }
     context.update(payment_panel(order))
     return render(request, "orders/detail.html", context)

@@ -3,12 +3,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from paydesk.payments.money import Money, minor_unit_exponent
+
 
 @dataclass(frozen=True)
 class Product:
     sku: str
     name: str
+    # In a currency with cents (USD, EUR, GBP and the other two-decimal currencies).
     price: Decimal
+
+    def price_in(self, currency: str) -> Money:
+        return demo_price(self.price, currency)
+
+
+def demo_price(price: Decimal, currency: str) -> Money:
+    """A list price in the store's currency, which may be any Amazon presents.
+
+    The list is written with cents. In a currency without minor units (JPY) Amazon refuses
+    decimals, so there the same figure counts whole units, a hundred to the dollar — about
+    what a yen is worth: the 12.50 mug costs 1250 JPY.
+    """
+    return Money(price.scaleb(2 - minor_unit_exponent(currency)), currency)
 
 
 PRODUCTS = (

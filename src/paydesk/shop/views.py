@@ -12,15 +12,18 @@ from paydesk.amazonpay.models import AmazonPaySettings
 from paydesk.orders.models import Order
 from paydesk.payments.money import Money
 from paydesk.shop import buyer
-from paydesk.shop.catalog import BY_SKU, PRODUCTS, SHIPPING
+from paydesk.shop.catalog import BY_SKU, PRODUCTS, SHIPPING, demo_price
 
 
 def index(request):
-    settings = AmazonPaySettings.load()
+    currency = AmazonPaySettings.load().currency
     return render(
         request,
         "shop/index.html",
-        {"products": PRODUCTS, "currency": settings.currency, "shipping": SHIPPING},
+        {
+            "products": [{"product": p, "price": p.price_in(currency)} for p in PRODUCTS],
+            "shipping": demo_price(SHIPPING, currency),
+        },
     )
 
 
@@ -36,11 +39,11 @@ def checkout(request):
     for sku, product in BY_SKU.items():
         quantity = _quantity(request.POST.get(f"qty-{sku}", "0"))
         if quantity:
-            lines.append(services.CartLine(sku, product.name, quantity, Money(product.price, currency)))
+            lines.append(services.CartLine(sku, product.name, quantity, product.price_in(currency)))
     if not lines:
         messages.error(request, "Choose at least one item.")
         return redirect("shop:index")
-    shipping = Money(SHIPPING, currency)
+    shipping = demo_price(SHIPPING, currency)
     amount = (
         Money(sum((line.unit_price.amount * line.quantity for line in lines), Decimal(0)), currency)
         + shipping
