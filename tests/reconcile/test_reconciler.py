@@ -240,7 +240,54 @@ def test_a_payment_taken_late_in_a_long_pass_gets_a_lease_from_then(store, sandb
     assert reconcile.claim(1, now=timezone.now() - timedelta(minutes=5)) == [payment.pk]
     assert reconcile.claim(1) == []  # another worker's pass, started now
     payment.refresh_from_db()
-    assert payment.next_check_at >= timezone.now() + reconcile.SHORTEST_LEASE - timedelta(seconds=30)
+    assert payment.claimed_until >= timezone.now() + reconcile.SHORTEST_LEASE - timedelta(seconds=30)
+
+
+def _offered(payment):
+    from paydesk.payments.actions import available_actions
+
+    payment.refresh_from_db()
+    return available_actions(payment.view(), now=timezone.now())
+
+
+def test_a_lease_is_not_a_check_whatever_is_recorded_while_it_lasts(store, sandbox):
+    """A worker takes a payment and dies before asking Amazon (or a colleague's click replans
+    it meanwhile): the lease keeps other workers off, but it confirms nothing and satisfies
+    nothing - Refresh status stays offered, and the check is still there when the lease ends."""
+    from paydesk.payments.actions import Action
+
+    _order, _, payment = place(sandbox)  # no IPNs from this sandbox
+    assert services.capture(payment.pk, actor=STAFF).ok
+    payment.refresh_from_db()
+    due_at = payment.next_check_at
+    assert payment.check_reason == "not_notified" and Action.REFRESH in _offered(payment)
+    assert reconcile.claim(1, now=due_at) == [payment.pk]  # ...and the worker dies here
+    services.mark_fulfilled(payment.pk, actor=STAFF)  # replans the payment during the lease
+    assert Action.REFRESH in _offered(payment)
+    assert payment.next_check_at is not None and payment.check_reason == "not_notified"
+    assert reconcile.claim(1, now=due_at + timedelta(minutes=2)) == []  # the lease holds
+    report = reconcile.run_pass(now=payment.claimed_until)
+    assert report.refreshed == 1
+    assert Action.REFRESH not in _offered(payment)
+
+
+def test_a_requested_check_taken_by_a_worker_that_died_is_still_requested(store, sandbox):
+    _order, _, payment = place(sandbox)
+    reconcile.request_checks([payment.pk])
+    assert reconcile.claim(1) == [payment.pk]  # ...and the worker dies here
+    services.mark_fulfilled(payment.pk, actor=STAFF)
+    payment.refresh_from_db()
+    assert payment.check_reason == "requested" and payment.next_check_at <= timezone.now()
+
+
+def test_refresh_status_is_offered_while_a_lost_voids_check_is_pending(store, sandbox):
+    from paydesk.payments.actions import Action
+
+    _order, _, payment = place(sandbox)
+    assert services.refresh(payment.pk, actor=STAFF).ok  # everything confirmed
+    assert Action.REFRESH not in _offered(payment)
+    with_reply_lost(store, sandbox, "CloseAuthorization", lambda: services.void(payment.pk, actor=STAFF))
+    assert Action.REFRESH in _offered(payment)
 
 
 def test_the_background_reconciler_outlives_a_database_error(store, sandbox, monkeypatch):
@@ -354,7 +401,7 @@ def test_a_payment_claimed_by_a_worker_that_died_is_claimed_again_after_its_leas
     assert reconcile.claim(10, now=now) == [payment.pk]  # ...and the worker dies here
     assert reconcile.run_pass(now=now).claimed == 0
     payment.refresh_from_db()
-    report = reconcile.run_pass(now=payment.next_check_at)
+    report = reconcile.run_pass(now=payment.claimed_until)
     assert (report.claimed, report.refreshed) == (1, 1)
 
 

@@ -181,6 +181,18 @@ def test_an_empty_seller_note_overwrites_the_simulation_string(sandbox: Sandbox,
     assert amazon.confirm_order_reference(order_id).success
 
 
+def test_set_order_attributes_treats_the_seller_note_the_same_way(sandbox: Sandbox, amazon: AmazonPayClient):
+    order_id = sandbox.create_order_reference(amount="10.00", currency="USD")
+    result(amazon.set_order_attributes(order_id, seller_note=CONSTRAINT_NOTE), "SetOrderAttributes")
+    kept = result(amazon.set_order_attributes(order_id, seller_order_id="order-9"), "SetOrderAttributes")
+    assert (
+        kept["OrderReferenceDetails"]["Constraints"]["Constraint"]["ConstraintID"]
+        == "PaymentMethodNotAllowed"
+    )
+    cleared = result(amazon.set_order_attributes(order_id, seller_note=""), "SetOrderAttributes")
+    assert "Constraints" not in cleared["OrderReferenceDetails"]
+
+
 # -- text limits ----------------------------------------------------------------------------------------
 # SellerNote "Maximum: 1024 characters" (orderreferenceattributes.html, orderattributes.html);
 # CancelationReason 1024 (API reference). SellerOrderId & co: no documented maximum, our cap is 1024.

@@ -159,6 +159,10 @@ class Payment(models.Model):
     )
     checked_at = models.DateTimeField(null=True, blank=True)
     checks = models.PositiveIntegerField(default=0)
+    # A reconciler worker is walking this payment until then (its lease): no other worker takes
+    # it meanwhile, whatever the walk's own records do to the plan above. Past it, a worker that
+    # died has let go.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -185,8 +189,7 @@ class Payment(models.Model):
             checked_at=self.checked_at,
             checked_for=self.check_reason,
             checks=self.checks,
-            # A requested check stands until a refresh after it (the reconciler's claim clears
-            # the reason, and puts it back if the check fails).
+            # A requested check stands until a refresh after it.
             requested=self.next_check_at if self._requested_check_stands() else None,
             unknown_settle=unknown_settle,
             # Amazon's ids say which environment made them: P... live, S... a sandbox
@@ -239,6 +242,7 @@ class Payment(models.Model):
             transactions=tuple(t.view() for t in rows),
             fulfilled=self.order.fulfilled,
             confirmed_at=self.checked_at,
+            check_requested=self._requested_check_stands(),
         )
 
 

@@ -7,12 +7,13 @@ time, a state no IPN confirmed, an authorization near its expiry. A worker
 1. *claims* a batch of due payments in one short transaction - `SELECT ... FOR UPDATE SKIP
    LOCKED` on PostgreSQL, so any number of workers on any number of machines take disjoint
    batches; on SQLite (one process, one worker) the IMMEDIATE transaction serialises claims -
-   and pushes each one's `next_check_at` forward by its backoff interval, so a payment whose
-   worker dies is simply claimed again later;
+   and leases each one (`claimed_until`): no other worker takes it until the lease ends, so a
+   payment whose worker dies is simply claimed again later;
 2. *refreshes* each through `services.refresh` (the one writer of payment state), with the
    quota's background priority: it uses Amazon's per-operation quotas up to their restore rate
    but leaves a spare token for people (`paydesk.amazonpay.quota`). The refresh replans the
-   payment's next check from what Amazon said.
+   payment's next check from what Amazon said; a check that fails is made again after its
+   backoff interval. Either way the worker then lets go of the lease.
 
 Crash safety follows: a money movement's transaction row, with its reference id, is committed
 as Unknown before Amazon is called, and that commit schedules a check; if the process dies
@@ -34,6 +35,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection, connections
 from django.db import transaction as db
+from django.db.models import F, Q
 from django.utils import timezone
 
 from paydesk.amazonpay import quota, schedule, services
@@ -79,18 +81,31 @@ Progress = Callable[[PassReport], None]
 
 
 def due(now: datetime | None = None):
-    """Payments whose check is due (served by the partial index on `next_check_at`)."""
-    return Payment.objects.filter(next_check_at__lte=now or timezone.now())
+    """Payments whose check is due and that no worker is walking (served by the partial index
+    on `next_check_at`)."""
+    now = now or timezone.now()
+    return Payment.objects.filter(next_check_at__lte=now).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    )
 
 
 def next_due_at() -> datetime | None:
-    """When the earliest scheduled check falls due, or None when nothing is scheduled."""
-    return (
-        Payment.objects.filter(next_check_at__isnull=False)
+    """When the earliest scheduled check falls due, or None when nothing is scheduled: for a
+    payment a worker is walking, when its lease ends."""
+    planned = Payment.objects.filter(next_check_at__isnull=False)
+    free = (
+        planned.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=F("next_check_at")))
         .order_by("next_check_at")
         .values_list("next_check_at", flat=True)
         .first()
     )
+    held = (
+        planned.filter(claimed_until__gt=F("next_check_at"))
+        .order_by("claimed_until")
+        .values_list("claimed_until", flat=True)
+        .first()
+    )
+    return min((at for at in (free, held) if at is not None), default=None)
 
 
 def request_checks(payment_ids: Iterable[int], *, at: datetime | None = None) -> int:
@@ -107,12 +122,12 @@ SHORTEST_LEASE = timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class Taken:
-    """A payment a worker claimed, and what to put back if its check fails."""
+    """A payment a worker claimed, and what to do with its check when it fails."""
 
     payment_id: int
     reason: str  # the reason it was due for
-    at: datetime  # the claim's checked_at
-    checked_before: datetime | None
+    at: datetime  # when it was taken
+    lease: datetime  # claimed_until, as this worker set it
     retry_at: datetime  # when a failed check is tried again: the reason's backoff interval
 
 
@@ -122,16 +137,16 @@ def claim(batch: int, *, now: datetime | None = None) -> list[int]:
 
 
 def take(batch: int, *, now: datetime | None = None) -> list[Taken]:
-    """Take up to `batch` payments due at `now`, earliest first, and push each one's next check
-    forward by its backoff interval (the lease: if this worker dies, the payment is due again
-    then). A requested check is marked taken by clearing its reason (`check_failed` puts it back)."""
+    """Take up to `batch` payments due at `now`, earliest first: lease each one (if this worker
+    dies, it is due again when the lease ends) and count the check for the backoff. The plan
+    itself is left to the refresh: it records what Amazon says and replans from it."""
     now = now or timezone.now()
     # The lease runs from the moment of taking: a pass that began long ago (a backlog at quota
     # pace) must not hand out leases that have already run out.
     taken_at = max(now, timezone.now())
     timing = check_timing()
     with db.atomic():
-        queue = due(now).order_by("next_check_at", "id").only("id", "check_reason", "checks", "checked_at")
+        queue = due(now).order_by("next_check_at", "id").only("id", "check_reason", "checks")
         if connection.features.has_select_for_update_skip_locked:
             # Rows another worker holds are skipped, not waited for: workers never block each
             # other, and never take the same payment twice.
@@ -145,36 +160,36 @@ def take(batch: int, *, now: datetime | None = None) -> list[Taken]:
                 reason = schedule.CheckReason.REQUESTED
             payment.checks += 1
             interval = timing.interval(reason, payment.checks)
-            taken.append(Taken(payment.pk, reason.value, taken_at, payment.checked_at, taken_at + interval))
-            payment.checked_at = taken_at
-            payment.next_check_at = taken_at + max(interval, SHORTEST_LEASE)
-            if reason == schedule.CheckReason.REQUESTED:
-                payment.check_reason = ""
-        Payment.objects.bulk_update(payments, ["checks", "checked_at", "next_check_at", "check_reason"])
+            payment.claimed_until = taken_at + max(interval, SHORTEST_LEASE)
+            lease = payment.claimed_until
+            taken.append(Taken(payment.pk, reason.value, taken_at, lease, taken_at + interval))
+        Payment.objects.bulk_update(payments, ["checks", "claimed_until"])
     return taken
+
+
+def check_done(taken: Taken) -> None:
+    """Let go of the payment: the refresh has replanned its next check."""
+    Payment.objects.filter(pk=taken.payment_id, claimed_until=taken.lease).update(claimed_until=None)
 
 
 def check_failed(taken: Taken) -> None:
     """A check that did not get Amazon's whole word satisfied nothing: the payment is due again
-    after its backoff interval, for the reason it was taken for, and reasons that fell due
-    before the claim are due again too. Unless another worker has taken it since."""
-    with db.atomic():
-        payment = Payment.objects.select_for_update().filter(pk=taken.payment_id, checked_at=taken.at).first()
-        if payment is None:
-            return
-        payment.checked_at = taken.checked_before
-        if payment.next_check_at is None or payment.next_check_at > taken.retry_at:
-            payment.next_check_at, payment.check_reason = taken.retry_at, taken.reason
-        payment.save(update_fields=["checked_at", "next_check_at", "check_reason"])
+    after its backoff interval, for the reason it was taken for. Unless another worker has
+    taken it since."""
+    Payment.objects.filter(pk=taken.payment_id, claimed_until=taken.lease).update(
+        claimed_until=None, next_check_at=taken.retry_at, check_reason=taken.reason
+    )
 
 
 # --- the work -----------------------------------------------------------------------------------
 
 
-def reconcile_payment(payment_id: int) -> services.ActionResult:
-    """Refresh one payment from Amazon, as the reconciler (spare-token quota priority)."""
+def reconcile_payment(payment_id: int, *, taken_at: datetime | None = None) -> services.ActionResult:
+    """Refresh one payment from Amazon, as the reconciler (spare-token quota priority). The
+    refresh counts from `taken_at`, the claim: what fell due by then is what it answers, so a
+    pass never takes the same payment again for a check it has just made."""
     with quota.background():
-        return services.refresh(payment_id, actor=services.RECONCILER)
+        return services.refresh(payment_id, actor=services.RECONCILER, started=taken_at)
 
 
 def _throttled(result: services.ActionResult) -> bool:
@@ -236,29 +251,30 @@ def _work(tally: _Tally, *, batch: int, now: datetime, stop: threading.Event) ->
             if stop.is_set():
                 return  # the rest stay claimed until their lease ends
             try:
-                result = reconcile_payment(taken.payment_id)
+                result = reconcile_payment(taken.payment_id, taken_at=taken.at)
             except Exception:
                 # One payment's surprise (a database error, a bug) must not stop the worker for
                 # every other payment: logged with its traceback, counted as failed, and tried
                 # again when its lease ends.
                 log.exception("reconcile: payment %s failed", taken.payment_id)
                 tally.add(failed=1)
-                _put_back(taken)
+                _let_go(check_failed, taken)
                 continue
             if result.outcome == Outcome.DONE:
                 tally.add(refreshed=1)
+                _let_go(check_done, taken)
             else:
                 log.warning("reconcile: payment %s: %s", taken.payment_id, result.message)
                 tally.add(failed=1, throttled_surfaced=int(_throttled(result)))
-                _put_back(taken)
+                _let_go(check_failed, taken)
 
 
-def _put_back(taken: Taken) -> None:
+def _let_go(how: Callable[[Taken], None], taken: Taken) -> None:
     try:
-        check_failed(taken)
+        how(taken)
     except Exception:
         # The lease still stands: the payment is due again when it ends.
-        log.exception("reconcile: payment %s: could not reschedule its failed check", taken.payment_id)
+        log.exception("reconcile: payment %s: could not let go of it", taken.payment_id)
 
 
 def _close_connections() -> None:

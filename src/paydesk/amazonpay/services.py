@@ -913,7 +913,7 @@ def _fetch_captures(payment_id: int, *, actor: Actor) -> None:
                     )
 
 
-def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
+def refresh(payment_id: int, *, actor: Actor, started: datetime | None = None) -> ActionResult:
     """Ask Amazon for the current state of the order reference and everything on it, and sync.
 
     Walks the IdLists (order reference -> authorizations -> captures -> refunds), so objects
@@ -921,11 +921,12 @@ def refresh(payment_id: int, *, actor: Actor) -> ActionResult:
     Objects already in a final state, with nothing open under them, are not asked about again,
     to spare Amazon's quotas - unless a capture or refund is not linked to its parent yet: then
     everything is walked, which links it.
+    `started`: when the caller set out to ask (the reconciler's claim), if before now.
     """
     client = amazon_client()
     # Amazon's lists are read from here on: a request made after this moment may be missing
     # from them, so only requests already settled-old at this moment may be settled as lost.
-    walk_started = timezone.now()
+    walk_started = started or timezone.now()
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     rows = list(payment.transactions.all())
     known = {t.amazon_id: t for t in rows if t.amazon_id}

@@ -86,6 +86,9 @@ class Payment:
     # When a refresh last had Amazon's word on everything (the start of its walk): what it
     # found then needs no IPN to be trusted.
     confirmed_at: datetime | None = None
+    # Someone asked for Amazon's word on this payment and no refresh has had it since (a void,
+    # close or cancel whose reply was lost leaves no transaction to say so).
+    check_requested: bool = False
 
     @property
     def currency(self) -> str:

@@ -165,7 +165,9 @@ def set_order_attributes(engine: Engine, clock: SandboxClock, call: Call) -> ET.
     order_id = call.required("AmazonOrderReferenceId")
     attributes: dict[str, object] = dict(_seller_attributes(call, prefix))
     note = call.optional(f"{prefix}.SellerNote", ORDER_TEXT_LIMIT)
-    if note is not None:
+    # As in SetOrderReferenceDetails: a SellerNote that is sent, even an empty one, replaces the
+    # note and its simulated constraint; one left out changes neither.
+    if f"{prefix}.SellerNote" in call.params:
         attributes["seller_note"] = note
     categories = _numbered(call, f"{prefix}.SellerOrderAttributes.OrderItemCategories.OrderItemCategory")
     if categories:
