@@ -142,10 +142,9 @@ def _fingerprint(path: str, body: dict) -> str:
     return fingerprint("POST", path, body)
 
 
-def test_a_crash_in_our_code_frees_the_key_and_the_retry_does_not_capture_twice(
-    api, desk, sandbox, monkeypatch
-):
-    order, _, payment = place(sandbox)
+def _crash_after_the_service(monkeypatch):
+    """Our own code fails after the payment service ran (Amazon captured); returns the real
+    `run_action` to put back."""
     real = services.run_action
 
     def capture_then_crash(*args, **kwargs):
@@ -153,6 +152,14 @@ def test_a_crash_in_our_code_frees_the_key_and_the_retry_does_not_capture_twice(
         raise RuntimeError("crashed after the service ran")
 
     monkeypatch.setattr(services, "run_action", capture_then_crash)
+    return real
+
+
+def test_a_crash_in_our_code_frees_the_key_and_the_retry_does_not_capture_twice(
+    api, desk, sandbox, monkeypatch
+):
+    order, _, payment = place(sandbox)
+    real = _crash_after_the_service(monkeypatch)
     crashed = api.act(order.number, "capture", key="k-crash")
     assert_problem(crashed, 500)
     assert IdempotentRequest.objects.get(key="k-crash").finished_at is None
@@ -168,13 +175,7 @@ def test_after_a_crash_the_key_still_belongs_to_its_request(api, desk, sandbox, 
     instead of being answered with the crashed request's capture, and the original retry still
     runs (and is answered with the one capture made)."""
     order, _, payment = place(sandbox)
-    real = services.run_action
-
-    def capture_then_crash(*args, **kwargs):
-        real(*args, **kwargs)
-        raise RuntimeError("crashed after the service ran")
-
-    monkeypatch.setattr(services, "run_action", capture_then_crash)
+    real = _crash_after_the_service(monkeypatch)
     assert_problem(api.act(order.number, "capture", {"amount": "10.00"}, key="k-crash"), 500)
     monkeypatch.setattr(services, "run_action", real)
     other = api.act(order.number, "capture", {}, key="k-crash")

@@ -100,6 +100,15 @@ def test_a_refund_sent_during_a_slow_walk_is_not_settled_as_lost(store, sandbox)
     assert refund.state in ("Pending", "Completed") and refund.amazon_id
 
 
+def assert_void_recorded(payment, authorization) -> None:
+    """Amazon's word on the void is in: the authorization is closed by the seller, and the
+    check the lost reply asked for is done."""
+    authorization.refresh_from_db()
+    assert (authorization.state, authorization.reason_code) == ("Closed", "SellerClosed")
+    payment.refresh_from_db()
+    assert payment.check_reason != "requested"
+
+
 def test_a_void_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbox):
     _order, _, payment = place(sandbox)
     authorization = payment.transactions.get(kind="authorization")
@@ -123,10 +132,7 @@ def test_a_void_whose_reply_was_lost_is_recorded_by_the_reconciler(store, sandbo
     report = reconcile.run_pass(now=sent.at + timedelta(minutes=4))
 
     assert (report.claimed, report.refreshed, report.failed) == (1, 1, 0)
-    authorization.refresh_from_db()
-    assert (authorization.state, authorization.reason_code) == ("Closed", "SellerClosed")
-    payment.refresh_from_db()
-    assert payment.check_reason != "requested"
+    assert_void_recorded(payment, authorization)
 
 
 def test_a_void_whose_reply_was_lost_is_checked_again_though_a_refresh_ran_meanwhile(store, sandbox):
@@ -217,10 +223,7 @@ def test_a_requested_check_that_fails_part_way_is_made_again_soon(store, sandbox
     assert payment.next_check_at <= late + timedelta(minutes=2)  # not weeks later
 
     reconcile.run_pass(now=payment.next_check_at)
-    authorization.refresh_from_db()
-    assert (authorization.state, authorization.reason_code) == ("Closed", "SellerClosed")
-    payment.refresh_from_db()
-    assert payment.check_reason != "requested"
+    assert_void_recorded(payment, authorization)
 
 
 def test_a_requested_check_stands_whatever_else_is_recorded_before_it(store, sandbox):

@@ -103,3 +103,20 @@ def desk(db, sandbox):
     yield settings
     services.use_client_factory(None)
     sandbox.clear_faults()
+
+
+# The settings page's form as a browser posts it: a valid store on Amazon's sandbox.
+SETTINGS_FORM = {
+    "environment": "sandbox",
+    "offline_sandbox_url": "",
+    "seller_id": "A2TESTSELLER01",
+    "access_key": "AKIATESTACCESSKEY001",
+    "secret_key": "",
+    "region": "na",
+    "currency": "USD",
+    "payment_mode": "authorize_then_capture",
+    "authorization_mode": "sync",
+    "ipn_topic_arn": "",
+    "refresh_after_minutes": "0",
+    "save": "",
+}

@@ -12,7 +12,7 @@ from paydesk.amazonpay.models import AmazonPaySettings, PaymentEvent
 from paydesk.orders.models import Order
 from paydesk.orders.search import PAGE_SIZE
 
-from .conftest import add_txn, make_order
+from .conftest import SETTINGS_FORM, add_txn, make_order
 
 ORO = "S01-1111111-2222222"
 
@@ -166,20 +166,7 @@ def test_the_secret_key_is_write_only(client, operator, amazon_settings):
     client.force_login(operator)
     page = client.get("/amazonpay/settings/").content.decode()
     assert "test-secret-key" not in page and "A secret key is saved" in page
-    form = {
-        "environment": "sandbox",
-        "offline_sandbox_url": "",
-        "seller_id": "A2TESTSELLER01",
-        "access_key": "AKIATESTACCESSKEY001",
-        "secret_key": "",
-        "region": "na",
-        "currency": "USD",
-        "payment_mode": "authorize_then_capture",
-        "authorization_mode": "sync",
-        "ipn_topic_arn": "",
-        "refresh_after_minutes": "0",
-        "save": "",
-    }
+    form = SETTINGS_FORM
     assert client.post("/amazonpay/settings/", form).status_code == 302
     assert AmazonPaySettings.load().secret_key == "test-secret-key"  # kept when left empty
     client.post("/amazonpay/settings/", {**form, "secret_key": "a-new-secret"})
@@ -200,20 +187,7 @@ def test_invalid_settings_get_clear_errors_and_change_nothing(
     client, operator, amazon_settings, change, error
 ):
     client.force_login(operator)
-    form = {
-        "environment": "sandbox",
-        "offline_sandbox_url": "",
-        "seller_id": "A2TESTSELLER01",
-        "access_key": "AKIATESTACCESSKEY001",
-        "secret_key": "",
-        "region": "na",
-        "currency": "USD",
-        "payment_mode": "authorize_then_capture",
-        "authorization_mode": "sync",
-        "ipn_topic_arn": "",
-        "refresh_after_minutes": "0",
-        "save": "",
-    }
+    form = SETTINGS_FORM
     response = client.post("/amazonpay/settings/", {**form, **change})
     assert response.status_code == 200 and error in response.content.decode()
     assert AmazonPaySettings.load().environment == amazon_settings.environment
@@ -230,18 +204,11 @@ def test_test_connection_reports_amazons_answer(client, operator, desk):
     services.use_client_factory(None)  # the client the settings page builds, not the tests' own
     client.force_login(operator)
     settings = AmazonPaySettings.load()
-    form = {
+    form = {k: v for k, v in SETTINGS_FORM.items() if k != "save"} | {
         "environment": "offline_sandbox",
         "offline_sandbox_url": settings.offline_sandbox_url,
         "seller_id": settings.seller_id,
         "access_key": settings.access_key,
-        "secret_key": "",
-        "region": "na",
-        "currency": "USD",
-        "payment_mode": "authorize_then_capture",
-        "authorization_mode": "sync",
-        "ipn_topic_arn": "",
-        "refresh_after_minutes": "0",
         "test": "",
     }
     page = client.post("/amazonpay/settings/", form, follow=True).content.decode()

@@ -7,22 +7,7 @@ import pytest
 
 from paydesk.amazonpay.models import AmazonPaySettings
 
-from .conftest import make_order
-
-SETTINGS_FORM = {
-    "environment": "sandbox",
-    "offline_sandbox_url": "",
-    "seller_id": "A2TESTSELLER01",
-    "access_key": "AKIATESTACCESSKEY001",
-    "secret_key": "",
-    "region": "na",
-    "currency": "USD",
-    "payment_mode": "authorize_then_capture",
-    "authorization_mode": "sync",
-    "ipn_topic_arn": "",
-    "refresh_after_minutes": "0",
-    "save": "",
-}
+from .conftest import SETTINGS_FORM, make_order
 
 
 @pytest.mark.parametrize("minutes", ["99999999999999", "10081", "-1"])
