@@ -360,25 +360,30 @@ def run_forever(
     workers: int = 1,
     idle: timedelta = IDLE,
 ) -> None:
-    """Run passes until `stop` is set, sleeping in between (`seconds_until_next_check`).
-
-    A database error between passes (a PostgreSQL restart, SQLite busy for too long) is
-    logged and waited out with backoff: `paydesk serve` has no one watching this thread, and a
-    reconciler that stopped for good would leave every Unknown and Pending payment unchecked."""
-    failures = 0
+    """Run passes until `stop` is set, sleeping in between (`seconds_until_next_check`)."""
     try:
-        while not stop.is_set():
-            try:
-                wait = _one_round(batch=batch, workers=workers, idle=idle, stop=stop)
-                failures = 0
-            except Exception:
-                failures += 1
-                wait = min(idle.total_seconds(), 2.0**failures)
-                log.exception("reconcile: pass failed (%d in a row); trying again in %.0f s", failures, wait)
-                _close_connections()  # a broken connection is opened afresh next time
-            stop.wait(wait)
+        keep_running(stop, lambda: _one_round(batch=batch, workers=workers, idle=idle, stop=stop), idle=idle)
     finally:
         _close_connections()
+
+
+def keep_running(stop: threading.Event, one_round: Callable[[], float], *, idle: timedelta = IDLE) -> None:
+    """Call `one_round` until `stop` is set, sleeping as long as it says after each.
+
+    An error in a round (a PostgreSQL restart, SQLite busy for too long) is logged and waited
+    out with backoff: the reconciler thread of `paydesk serve` has no one watching it, and a
+    reconciler that stopped for good would leave every Unknown and Pending payment unchecked."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            wait = one_round()
+            failures = 0
+        except Exception:
+            failures += 1
+            wait = min(idle.total_seconds(), 2.0**failures)
+            log.exception("reconcile: pass failed (%d in a row); trying again in %.0f s", failures, wait)
+            _close_connections()  # a broken connection is opened afresh next time
+        stop.wait(wait)
 
 
 def _one_round(*, batch: int, workers: int, idle: timedelta, stop: threading.Event) -> float:

@@ -111,9 +111,12 @@ def run(args: argparse.Namespace) -> int:
         if args.once:
             return 1 if one_pass(stop).failed else 0
         print("paydesk reconcile: running (Ctrl-C stops it)", file=sys.stderr, flush=True)
-        while not stop.is_set():
+
+        def one_round() -> float:
             one_pass(stop)
-            stop.wait(reconcile.seconds_until_next_check())
+            return reconcile.seconds_until_next_check()
+
+        reconcile.keep_running(stop, one_round)
     except KeyboardInterrupt:
         stop.set()
     finally:
