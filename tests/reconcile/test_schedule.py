@@ -68,6 +68,15 @@ def test_a_requested_check_stands_beside_the_rules_and_the_earliest_wins():
     assert (check.due, check.reason) == (T0 + SETTLE, CheckReason.UNKNOWN_OUTCOME)
 
 
+def test_a_capture_amazon_made_but_paydesk_does_not_hold_is_checked_until_it_is_held():
+    closed = txn(Kind.AUTHORIZATION, "Closed", ref="a1", amazon_id="A")
+    closed = Transaction(**{**closed.__dict__, "reason_code": "MaxCapturesProcessed"})
+    check = plan(payment(closed))
+    assert check.reason == CheckReason.CAPTURE_NOT_HELD and check.due == T0 + SETTLE
+    assert CheckReason.CAPTURE_NOT_HELD.recurring
+    assert plan(payment(closed, CAPTURE)) is None
+
+
 def test_an_unknown_outcome_is_checked_once_the_request_cannot_still_be_on_its_way():
     unknown = txn(Kind.CAPTURE, "Unknown", ref="c1", parent="A", notified=False)
     check = plan(payment(AUTH, unknown))

@@ -80,6 +80,23 @@ def test_a_refresh_after_the_latest_change_confirms_it_like_an_ipn():
     assert Action.REFRESH in actions(replace(unknown, confirmed_at=NOW))
 
 
+def test_a_capture_amazon_made_that_paydesk_does_not_hold_is_pending_not_failed():
+    """CaptureNow: Amazon closes the authorization as MaxCapturesProcessed; until Paydesk holds
+    the capture (its IPN lost, or reading it failed) the order is paid-pending, and Refresh
+    status is offered."""
+    from paydesk.payments.status import OrderStatus, order_status
+
+    p = payment(auth("Closed", reason="MaxCapturesProcessed"), mode=PaymentMode.AUTHORIZE_AND_CAPTURE)
+    assert order_status(p) == OrderStatus.QUEUED
+    assert Action.REFRESH in available_actions(p, now=NOW)
+    held = payment(
+        auth("Closed", reason="MaxCapturesProcessed"), capture(), mode=PaymentMode.AUTHORIZE_AND_CAPTURE
+    )
+    assert order_status(held) == OrderStatus.PROCESSED and not held.captures_not_held
+    expired = payment(auth("Closed", reason="ExpiredUnused"))
+    assert order_status(expired) == OrderStatus.FAILED
+
+
 def test_refresh_shows_while_a_refund_heard_of_by_ipn_is_not_linked_to_its_capture():
     unlinked = replace(refund("Completed", "10.00", n=2), parent_id=None)
     assert Action.REFRESH in actions(payment(auth("Closed"), capture(), unlinked))

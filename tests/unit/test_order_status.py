@@ -50,7 +50,9 @@ from .builders import auth, capture, payment, refund
         (payment(auth("Closed", reason="AmazonClosed")), OrderStatus.FAILED),
         # A request Amazon refused (Paydesk's "Failed") changes nothing.
         (payment(auth("Open"), capture("Failed")), OrderStatus.AUTHORIZED),
-        (payment(auth("Failed"), oro_state="Open"), OrderStatus.QUEUED),
+        # ...but when every authorization asked for failed, nothing is pending: the checkout's
+        # payment was not collected, and the merchant must act (authorize again, or cancel).
+        (payment(auth("Failed"), oro_state="Open"), OrderStatus.FAILED),
         (payment(auth("Open"), auth("Failed", n=2)), OrderStatus.AUTHORIZED),
         # A declined capture leaves the authorization open for another try.
         (payment(auth("Open"), capture("Declined")), OrderStatus.AUTHORIZED),

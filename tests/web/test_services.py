@@ -176,6 +176,71 @@ def test_authorize_and_capture_mode_captures_at_checkout(desk, sandbox):
     assert Action.CAPTURE not in actions_of(payment)
 
 
+def test_a_capture_now_checkout_whose_capture_cannot_be_read_yet_shows_paid_pending(desk, sandbox):
+    """Amazon authorized and captured; reading the capture back fails. The checkout must not
+    fail (the buyer was charged), nor the order show Failed: it is pending until the
+    reconciler (or Refresh status) reads the capture."""
+    from paydesk.amazonpay import reconcile
+
+    desk.payment_mode = "authorize_and_capture"
+    desk.save()
+    sandbox.arm_fault("GetAuthorizationDetails", "500", count=4)  # the client's retries, all
+    order, result, payment = place(sandbox)
+    sandbox.clear_faults()
+    assert result.outcome == Outcome.DONE, result.message
+    assert not payment.transactions.filter(kind="capture").exists()
+    assert status_of(order) == "queued"
+    assert Action.REFRESH in actions_of(payment)
+    payment.refresh_from_db()
+    assert payment.check_reason == "capture_not_held"
+    reconcile.run_pass(now=payment.next_check_at)
+    capture = payment.transactions.get(kind="capture")
+    assert capture.state == "Completed" and capture.amount == order.total
+    assert status_of(order) == "processed"
+
+
+def _checkout_again(reference, *, quantity=2):
+    product = PRODUCTS[1]
+    return services.checkout(
+        reference,
+        lines=[services.CartLine(product.sku, product.name, quantity, usd(str(product.price)))],
+        shipping=usd("4.95"),
+    )
+
+
+def test_a_checkout_retried_after_amazon_failed_to_confirm_finishes_the_same_order(desk, sandbox):
+    product = PRODUCTS[1]
+    total = usd(str(product.price * 2 + Decimal("4.95")))
+    reference = sandbox.create_order_reference(amount=total.to_amazon(), currency="USD")
+    sandbox.arm_fault("ConfirmOrderReference", "503", count=4)
+    order, first = _checkout_again(reference)
+    sandbox.clear_faults()
+    assert first.outcome == Outcome.FAILED and status_of(order) == "not_finished"
+    again_order, again = _checkout_again(reference, quantity=5)  # a changed cart changes nothing
+    assert again_order.pk == order.pk and again.outcome == Outcome.DONE, again.message
+    assert status_of(order) == "authorized"
+    authorization = Payment.objects.get(order=order).transactions.get(kind="authorization")
+    assert authorization.amount == total.amount
+    assert Payment.objects.count() == 1
+
+
+def test_placing_the_same_checkout_twice_answers_with_the_first_authorization(desk, sandbox):
+    order, first, payment = place(sandbox)
+    again_order, again = _checkout_again(payment.amazon_order_reference_id)
+    assert again_order.pk == order.pk
+    assert (again.outcome, again.transaction_id) == (first.outcome, first.transaction_id)
+    assert payment.transactions.filter(kind="authorization").count() == 1
+    assert len(sandbox.object_state(payment.amazon_order_reference_id)["authorization_ids"]) == 1
+
+
+def test_a_checkout_whose_only_authorization_failed_is_failed_not_queued(desk, sandbox):
+    sandbox.arm_fault("Authorize", "503", count=4)  # Amazon unavailable: nothing authorized
+    order, result, _payment = place(sandbox)
+    sandbox.clear_faults()
+    assert result.outcome == Outcome.FAILED
+    assert status_of(order) == "failed"
+
+
 def test_a_second_capture_never_moves_money_twice(desk, sandbox):
     _order, _, payment = place(sandbox)
     first = services.capture(payment.pk, actor=STAFF, idempotency_key="click-1")

@@ -15,7 +15,9 @@ A payment needs Amazon's word when:
 - no IPN confirmed the latest transaction, a while after it was recorded (IPNs get lost);
 - an open authorization nears its expiry, or is past it and still shows Open;
 - a capture or refund was first heard of by IPN, which does not say what it was made on: the
-  refresh's walk down Amazon's IdLists links it to its authorization or capture.
+  refresh's walk down Amazon's IdLists links it to its authorization or capture;
+- Amazon closed an authorization because its capture was made (CaptureNow), and Paydesk does
+  not hold that capture: its IPN was lost, or reading it after the Authorize failed.
 
 Recurring reasons (unknown, pending, expired-but-open, unlinked) are asked about again with a doubling
 interval capped at an hour, Amazon's own suggestion for polling (see `LIVE`). One-shot reasons
@@ -41,6 +43,7 @@ class CheckReason(enum.StrEnum):
     AUTHORIZATION_EXPIRING = "authorization_expiring"
     AUTHORIZATION_EXPIRED = "authorization_expired"
     UNLINKED = "unlinked"
+    CAPTURE_NOT_HELD = "capture_not_held"
     # Someone asked for a check (the data migration, `paydesk reconcile`, a benchmark).
     REQUESTED = "requested"
 
@@ -62,6 +65,7 @@ _LABELS = {
     CheckReason.AUTHORIZATION_EXPIRING: "authorization near expiry",
     CheckReason.AUTHORIZATION_EXPIRED: "authorization past expiry",
     CheckReason.UNLINKED: "capture or refund not linked to its parent",
+    CheckReason.CAPTURE_NOT_HELD: "capture made at Amazon, not recorded yet",
     CheckReason.REQUESTED: "check requested",
 }
 _RECURRING = frozenset(
@@ -69,6 +73,8 @@ _RECURRING = frozenset(
         # Until the walk has linked it: a throttled or failed walk, or an IPN delivered after the
         # last check, must not leave a refund counting against every capture for good.
         CheckReason.UNLINKED,
+        # Until the capture is recorded: the order's money moved.
+        CheckReason.CAPTURE_NOT_HELD,
         CheckReason.UNKNOWN_OUTCOME,
         CheckReason.PENDING_AUTHORIZATION,
         CheckReason.PENDING_CAPTURE,
@@ -159,6 +165,11 @@ def _rules(payment: Payment, *, unknown_settle: timedelta, timing: Timing) -> li
             checks.append(Check(since + timing.pending[txn.kind], _PENDING_REASON[txn.kind]))
         if txn.unlinked:
             checks.append(Check(since, CheckReason.UNLINKED))
+    for authorization in payment.captures_not_held:
+        # Its capture's IPN usually follows within seconds; give it the settle time first.
+        since = authorization.requested_at or authorization.last_updated
+        if since is not None:
+            checks.append(Check(since + unknown_settle, CheckReason.CAPTURE_NOT_HELD))
     for authorization in payment.open_authorizations:
         expires = authorization.expires_at
         if expires is None:

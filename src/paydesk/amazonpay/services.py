@@ -53,6 +53,7 @@ from paydesk.payments.states import (
     AUTHORIZATION,
     CAPTURE,
     DECLINED,
+    DRAFT,
     FAILED,
     PAYDESK_STATES,
     PENDING,
@@ -674,7 +675,22 @@ def authorize(
     txn = Transaction.objects.get(pk=result.transaction_id)
     if capture_now and txn.state not in PAYDESK_STATES:
         # CaptureNow: Amazon made the capture too; its details come by IPN or by asking.
-        _fetch_captures(txn.payment_id, actor=actor)
+        try:
+            _fetch_captures(txn.payment_id, actor=actor)
+        except AmazonPayError as exc:
+            # The money moved all the same: the order shows it as pending and the reconciler
+            # reads the capture (schedule: CAPTURE_NOT_HELD). The buyer must not see an error.
+            log.warning(
+                "authorize: reading the CaptureNow capture of payment %s failed: %s", txn.payment_id, exc
+            )
+            with locked_payment(txn.payment_id) as locked:
+                _log_event(
+                    locked,
+                    actor,
+                    "GetCaptureDetails",
+                    Outcome.FAILED,
+                    message=f"Amazon made the capture; reading it failed ({exc}). {_ASKS_AGAIN}",
+                )
     if txn.state == DECLINED:
         # A decline moves the order reference too (Suspended for InvalidPaymentMethod, Closed
         # for AmazonRejected: docs/amazon-pay-v1.md §3.2); do not wait for its IPN to know.
@@ -933,11 +949,14 @@ def refresh(payment_id: int, *, actor: Actor, started: datetime | None = None) -
     # A capture or refund whose parent Paydesk does not know may hang under any authorization:
     # then nothing is skipped, and the walk links it.
     unlinked = any(t.view().unlinked for t in rows)
+    # Closed because its capture was made, and that capture is not held: walk into it.
+    capture_not_held = {a.amazon_id for a in payment.view(rows).captures_not_held}
 
     def settled(amazon_id: str) -> bool:
         txn = known.get(amazon_id)
         return (
             not unlinked
+            and amazon_id not in capture_not_held
             and txn is not None
             and txn.state in _MACHINE[Kind(txn.kind)].terminal
             and not _has_open_children(rows, amazon_id)
@@ -1061,15 +1080,22 @@ def checkout(
 ) -> tuple[Order, ActionResult]:
     """Turn the order reference the buyer made in Amazon's widget into a paid (or authorized)
     order: SetOrderReferenceDetails, ConfirmOrderReference, then Authorize as the store's
-    settings say (docs/amazon-pay-v1.md §2.4-2.9)."""
+    settings say (docs/amazon-pay-v1.md §2.4-2.9).
+
+    The order reference is the checkout's identity: the same one again (the buyer pressing
+    "Place order" twice, or again after an error) resumes its order where it stopped - with
+    the amounts stored the first time - and answers with what happened, never charging twice."""
     settings = AmazonPaySettings.load()
     currency = shipping.currency
     subtotal = Money.zero(currency)
     for line in lines:
         subtotal = subtotal + Money(line.unit_price.amount * line.quantity, currency)
     total = subtotal + shipping
-    order = None
+    payment = None
     for _ in range(5):
+        existing = Payment.objects.filter(amazon_order_reference_id=amazon_order_reference_id).first()
+        if existing is not None:
+            return _finish_checkout(existing, settings, store_name=store_name, seller_note=seller_note)
         try:
             with db.atomic():
                 order = Order.objects.create(
@@ -1107,23 +1133,32 @@ def checkout(
                 )
             break
         except IntegrityError:
-            if Payment.objects.filter(amazon_order_reference_id=amazon_order_reference_id).exists():
-                raise ValueError(
-                    f"Order reference {amazon_order_reference_id} already belongs to an order."
-                ) from None
-            continue  # another checkout took the same order number: take the next one
-    assert order is not None
+            continue  # another checkout took the same order number, or this order reference
+    assert payment is not None
+    return _finish_checkout(payment, settings, store_name=store_name, seller_note=seller_note)
+
+
+def _finish_checkout(
+    payment: Payment, settings: AmazonPaySettings, *, store_name: str, seller_note: str | None
+) -> tuple[Order, ActionResult]:
+    """Confirm the order reference unless Amazon already has it confirmed, then make the
+    first authorization unless one was made (or is under way): then that one is the answer."""
+    order = payment.order
+    oro_id = payment.amazon_order_reference_id
+    total = payment.order_total_money
     client = amazon_client(settings)
     try:
-        client.set_order_reference_details(
-            amazon_order_reference_id,
-            amount=total,
-            seller_order_id=order.number,
-            store_name=store_name,
-            seller_note=seller_note,
-        )
-        client.confirm_order_reference(amazon_order_reference_id)
-        oro = client.get_order_reference_details(amazon_order_reference_id)
+        oro = client.get_order_reference_details(oro_id)
+        if oro.status.state == DRAFT:
+            client.set_order_reference_details(
+                oro_id,
+                amount=total,
+                seller_order_id=order.number,
+                store_name=store_name,
+                seller_note=seller_note,
+            )
+            client.confirm_order_reference(oro_id)
+            oro = client.get_order_reference_details(oro_id)
     except AmazonPayError as exc:
         with locked_payment(payment.pk) as locked:
             _log_event(
@@ -1131,7 +1166,7 @@ def checkout(
                 CHECKOUT,
                 "ConfirmOrderReference",
                 Outcome.FAILED,
-                amazon_id=amazon_order_reference_id,
+                amazon_id=oro_id,
                 message=str(exc),
                 request_id=getattr(exc, "request_id", "") or "",
             )
@@ -1139,12 +1174,16 @@ def checkout(
     with locked_payment(payment.pk) as locked:
         apply_order_reference(locked, oro, actor=CHECKOUT, operation="ConfirmOrderReference")
         _take_buyer_details(locked.order, oro)
+        made = [t for t in locked.transactions.filter(kind=Kind.AUTHORIZATION.value) if t.state != FAILED]
+    if made:
+        order.refresh_from_db()
+        return order, _describe(made[0], "Authorize")
     result = authorize(
         payment.pk,
         amount=total,
         actor=CHECKOUT,
         synchronous=settings.authorization_mode == "sync",
-        capture_now=settings.mode.value == "authorize_and_capture",
+        capture_now=payment.mode == "authorize_and_capture",
     )
     order.refresh_from_db()
     return order, result

@@ -193,10 +193,11 @@ def cancel_after_void(payment: Payment, voided: str | None = None) -> bool:
 
 def needs_refresh(payment: Payment, *, now: datetime, pending_grace: timedelta = timedelta(0)) -> bool:
     """True when Paydesk cannot trust what it holds: a check was asked for (a lost reply to a
-    void, close or cancel), neither an IPN nor a later refresh confirmed the latest transaction,
-    a capture or refund is not linked to what it was made on, an outcome is unknown, or
-    something has been pending longer than `pending_grace`."""
-    if payment.check_requested:
+    void, close or cancel), Amazon made a capture Paydesk does not hold, neither an IPN nor a
+    later refresh confirmed the latest transaction, a capture or refund is not linked to what
+    it was made on, an outcome is unknown, or something has been pending longer than
+    `pending_grace`."""
+    if payment.check_requested or payment.captures_not_held:
         return True
     latest = payment.latest
     if latest is not None and not latest.notified:

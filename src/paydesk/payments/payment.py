@@ -39,6 +39,8 @@ class PaymentMode(enum.StrEnum):
 
 
 IN_FLIGHT = frozenset({PENDING, UNKNOWN})
+# Amazon's reason for closing an authorization once its one capture was made (§3.2).
+CAPTURE_MADE = "MaxCapturesProcessed"
 # States of transactions that moved no money and never will.
 MOVED_NOTHING = frozenset({DECLINED, FAILED})
 
@@ -148,6 +150,20 @@ class Payment:
     @property
     def in_flight(self) -> tuple[Transaction, ...]:
         return tuple(t for t in self.transactions if t.in_flight)
+
+    @property
+    def captures_not_held(self) -> tuple[Transaction, ...]:
+        """Authorizations Amazon closed because their capture was made (MaxCapturesProcessed),
+        whose capture Paydesk does not hold: a CaptureNow capture whose IPN was lost or whose
+        details could not be read yet. Money moved that Paydesk has not recorded."""
+        return tuple(
+            a
+            for a in self.authorizations
+            if a.state == CLOSED
+            and a.reason_code == CAPTURE_MADE
+            and not self.children(a)
+            and not any(c.unlinked for c in self.captures)
+        )
 
     def refunds_of(self, capture: Transaction) -> tuple[Transaction, ...]:
         """The refunds Amazon holds for a capture (a request it refused is not one).

@@ -87,11 +87,18 @@ def order_status(payment: Payment) -> OrderStatus:
     made = [a for a in payment.authorizations if a.state != FAILED]
     latest = made[-1] if made else None
     if latest is None:
-        return OrderStatus.NOT_FINISHED if payment.order_reference_state == DRAFT else OrderStatus.QUEUED
+        if payment.order_reference_state == DRAFT:
+            return OrderStatus.NOT_FINISHED
+        # Every authorization asked for failed (refused or never reached Amazon): nothing is
+        # pending, so "Queued" would have the merchant wait for a decision that never comes.
+        return OrderStatus.FAILED if payment.authorizations else OrderStatus.QUEUED
     if latest.state == DECLINED:
         return OrderStatus.DECLINED
     if latest.state == CLOSED and latest.reason_code in _VOIDED:
         return OrderStatus.CANCELED
+    if payment.captures_not_held:
+        # Amazon made the capture (CaptureNow), Paydesk has not read it yet: paid, not failed.
+        return OrderStatus.QUEUED
     # Closed without a completed capture: expired unused, closed by Amazon, or its capture
     # was declined. The merchant must reauthorize or cancel.
     return OrderStatus.FAILED
