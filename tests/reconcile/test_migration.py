@@ -92,3 +92,45 @@ def test_payments_with_captures_or_refunds_an_ipn_left_unlinked_are_checked_afte
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_payments_with_a_capture_amazon_made_but_never_read_are_checked_after_0006(transactional_db):
+    before = [("amazonpay", "0005_reconciler_lease")]
+    after = [("amazonpay", "0006_check_reason_capture_not_held")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    Transaction = apps.get_model("amazonpay", "Transaction")
+    missing, held = _payment(apps, "3001"), _payment(apps, "3002")
+    for pk in (missing, held):
+        Transaction.objects.create(
+            payment_id=pk,
+            kind="authorization",
+            reference_id=f"a-{pk}",
+            amazon_id=f"S01-0000000-000300{pk}-A000001",
+            amount=Decimal("10.00"),
+            currency="USD",
+            state="Closed",
+            reason_code="MaxCapturesProcessed",
+            capture_now=True,
+        )
+    Transaction.objects.create(
+        payment_id=held,
+        kind="capture",
+        reference_id=f"a-{held}",
+        amazon_id=f"S01-0000000-000300{held}-C000001",
+        amount=Decimal("10.00"),
+        currency="USD",
+        state="Completed",
+        parent_amazon_id=f"S01-0000000-000300{held}-A000001",
+    )
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        Payment = executor.loader.project_state(after).apps.get_model("amazonpay", "Payment")
+        assert Payment.objects.get(pk=missing).check_reason == "capture_not_held"
+        assert Payment.objects.get(pk=missing).next_check_at is not None
+        assert Payment.objects.get(pk=held).next_check_at is None
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
