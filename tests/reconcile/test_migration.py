@@ -124,6 +124,8 @@ def test_payments_with_a_capture_amazon_made_but_never_read_are_checked_after_00
         state="Completed",
         parent_amazon_id=f"S01-0000000-000300{held}-A000001",
     )
+    never = _payment(apps, "3003", "Failed")
+    apps.get_model("amazonpay", "Payment").objects.filter(pk=never).update(order_reference_state="Open")
     try:
         executor = MigrationExecutor(connection)
         executor.migrate(after)
@@ -131,6 +133,8 @@ def test_payments_with_a_capture_amazon_made_but_never_read_are_checked_after_00
         assert Payment.objects.get(pk=missing).check_reason == "capture_not_held"
         assert Payment.objects.get(pk=missing).next_check_at is not None
         assert Payment.objects.get(pk=held).next_check_at is None
+        # Every authorization failed: shown Queued by older releases, checked once now.
+        assert Payment.objects.get(pk=never).check_reason == "requested"
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())

@@ -95,6 +95,12 @@ def test_a_capture_amazon_made_that_paydesk_does_not_hold_is_pending_not_failed(
     assert order_status(held) == OrderStatus.PROCESSED and not held.captures_not_held
     expired = payment(auth("Closed", reason="ExpiredUnused"))
     assert order_status(expired) == OrderStatus.FAILED
+    # The money it captured counts: nothing is offered to authorize it again.
+    not_held = payment(auth("Closed", reason="MaxCapturesProcessed"))
+    assert Action.AUTHORIZE not in available_actions(not_held, now=NOW)
+    assert Action.AUTHORIZE in available_actions(expired, now=NOW) or Action.REAUTHORIZE in available_actions(
+        expired, now=NOW
+    )
 
 
 def test_refresh_shows_while_a_refund_heard_of_by_ipn_is_not_linked_to_its_capture():

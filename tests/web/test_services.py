@@ -233,6 +233,28 @@ def test_placing_the_same_checkout_twice_answers_with_the_first_authorization(de
     assert len(sandbox.object_state(payment.amazon_order_reference_id)["authorization_ids"]) == 1
 
 
+def test_a_checkout_retried_after_a_decline_and_a_new_card_authorizes_again(desk, sandbox):
+    order, first, payment = place(sandbox, payment_method="declined")
+    assert first.outcome == Outcome.DECLINED
+    sandbox.change_payment_method(payment.amazon_order_reference_id, "valid")  # the buyer's new card
+    _order, again = _checkout_again(payment.amazon_order_reference_id)
+    assert again.outcome == Outcome.DONE, again.message
+    assert status_of(order) == "authorized"
+    assert payment.transactions.filter(kind="authorization", state="Open").count() == 1
+
+
+def test_a_checkout_retried_while_amazon_is_unreachable_answers_from_what_it_holds(desk, sandbox):
+    order, first, payment = place(sandbox)
+    sandbox.arm_fault("GetOrderReferenceDetails", "503", count=100)
+    try:
+        _order, again = _checkout_again(payment.amazon_order_reference_id)
+    finally:
+        sandbox.clear_faults()
+    assert (again.outcome, again.transaction_id) == (first.outcome, first.transaction_id)
+    assert status_of(order) == "authorized"
+    assert not PaymentEvent.objects.filter(payment=payment, outcome=Outcome.FAILED).exists()
+
+
 def test_a_checkout_whose_only_authorization_failed_is_failed_not_queued(desk, sandbox):
     sandbox.arm_fault("Authorize", "503", count=4)  # Amazon unavailable: nothing authorized
     order, result, _payment = place(sandbox)

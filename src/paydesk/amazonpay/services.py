@@ -1146,6 +1146,9 @@ def _finish_checkout(
     order = payment.order
     oro_id = payment.amazon_order_reference_id
     total = payment.order_total_money
+    answered = _checkout_answer(payment)
+    if answered is not None:
+        return order, answered
     client = amazon_client(settings)
     try:
         oro = client.get_order_reference_details(oro_id)
@@ -1174,10 +1177,6 @@ def _finish_checkout(
     with locked_payment(payment.pk) as locked:
         apply_order_reference(locked, oro, actor=CHECKOUT, operation="ConfirmOrderReference")
         _take_buyer_details(locked.order, oro)
-        made = [t for t in locked.transactions.filter(kind=Kind.AUTHORIZATION.value) if t.state != FAILED]
-    if made:
-        order.refresh_from_db()
-        return order, _describe(made[0], "Authorize")
     result = authorize(
         payment.pk,
         amount=total,
@@ -1187,6 +1186,29 @@ def _finish_checkout(
     )
     order.refresh_from_db()
     return order, result
+
+
+def _checkout_answer(payment: Payment) -> ActionResult | None:
+    """What an earlier run of this checkout already got from Amazon, answered without asking
+    Amazon again (a retry comes when Amazon is slow or unreachable); None when there is
+    nothing to answer with - no authorization yet, or only failed or declined ones, so the
+    checkout goes on (after a soft decline the buyer may have chosen another card)."""
+    made = [
+        t
+        for t in payment.transactions.filter(kind=Kind.AUTHORIZATION.value)
+        if t.state not in (FAILED, DECLINED)
+    ]
+    if not made:
+        return None
+    latest = made[-1]
+    if latest.state == UNKNOWN:
+        # Most likely the first copy of this checkout, still waiting for Amazon's answer.
+        return ActionResult(
+            Outcome.PENDING,
+            "This checkout is already being processed; the order shows Amazon's answer shortly.",
+            latest.pk,
+        )
+    return _describe(latest, "Authorize")
 
 
 def _take_buyer_details(order: Order, oro: amazon.OrderReference) -> None:

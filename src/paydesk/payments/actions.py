@@ -114,6 +114,9 @@ def committed(payment: Payment, *, now: datetime) -> Money:
     for authorization in payment.authorizations:
         if authorization.state in IN_FLIGHT:
             held = held + authorization.amount
+    # Captured at Amazon (CaptureNow), not recorded yet: held all the same.
+    for authorization in payment.captures_not_held:
+        held = held + authorization.amount
     return held
 
 
@@ -149,12 +152,13 @@ def authorizations_made(payment: Payment) -> int:
 
 def captured_authorizations(payment: Payment) -> int:
     """Authorizations with money captured (or being captured) on them; a capture whose
-    authorization Paydesk has not learned yet counts as one more."""
+    authorization Paydesk has not learned yet counts as one more, and so does an authorization
+    Amazon closed for its capture before Paydesk read that capture."""
     linked = sum(
         1 for a in payment.authorizations if any(c.state not in MOVED_NOTHING for c in payment.children(a))
     )
     unlinked = sum(1 for c in payment.captures if c.unlinked and c.state not in MOVED_NOTHING)
-    return linked + unlinked
+    return linked + unlinked + len(payment.captures_not_held)
 
 
 def _may_authorize(payment: Payment, *, now: datetime) -> bool:

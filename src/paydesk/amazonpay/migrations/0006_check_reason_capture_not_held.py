@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 
-def check_captures_not_held(apps, schema_editor):
+def check_what_older_releases_showed_wrongly(apps, schema_editor):
     """Payments an older release left with a CaptureNow capture it never read (the order shows
     Failed although the buyer paid) get a check now; the refresh records the capture."""
     Payment = apps.get_model("amazonpay", "Payment")
@@ -19,6 +19,15 @@ def check_captures_not_held(apps, schema_editor):
     Payment.objects.filter(pk__in=closed.values("payment")).update(
         next_check_at=timezone.now(), check_reason="capture_not_held", checks=0
     )
+    # Orders whose every authorization failed were shown Queued ("Amazon has not decided
+    # yet") by older releases, with nothing scheduled: a check recomputes them as Failed.
+    succeeded = Transaction.objects.filter(payment=OuterRef("pk"), kind="authorization").exclude(
+        state="Failed"
+    )
+    tried = Transaction.objects.filter(payment=OuterRef("pk"), kind="authorization")
+    Payment.objects.filter(Exists(tried), ~Exists(succeeded), next_check_at__isnull=True).exclude(
+        order_reference_state="Draft"
+    ).update(next_check_at=timezone.now(), check_reason="requested", checks=0)
 
 
 class Migration(migrations.Migration):
@@ -47,5 +56,5 @@ class Migration(migrations.Migration):
                 max_length=32,
             ),
         ),
-        migrations.RunPython(check_captures_not_held, migrations.RunPython.noop),
+        migrations.RunPython(check_what_older_releases_showed_wrongly, migrations.RunPython.noop),
     ]
