@@ -71,8 +71,19 @@ def test_a_suspended_order_reference_waits_for_the_buyer_before_reauthorizing():
     assert Action.REAUTHORIZE in extras(reopened)
 
 
-def test_no_authorizing_in_authorize_and_capture_mode_or_on_a_closed_order_reference():
-    assert Action.AUTHORIZE not in extras(payment(mode=PaymentMode.AUTHORIZE_AND_CAPTURE))
+def test_authorize_and_capture_orders_are_charged_again_only_when_their_charge_holds_nothing():
+    charged = payment(
+        auth("Closed", reason="MaxCapturesProcessed"), capture(), mode=PaymentMode.AUTHORIZE_AND_CAPTURE
+    )
+    assert not {Action.AUTHORIZE, Action.REAUTHORIZE} & set(extras(charged))
+    failed = payment(auth("Failed"), mode=PaymentMode.AUTHORIZE_AND_CAPTURE)
+    assert Action.AUTHORIZE in extras(failed)  # Amazon never got the checkout's charge
+    check_authorize(failed, usd("100.00"), now=NOW, capture_now=True)
+    with pytest.raises(ActionRefused, match="charged at checkout"):
+        check_authorize(charged, usd("10.00"), now=NOW, capture_now=True)
+
+
+def test_no_authorizing_on_a_closed_order_reference():
     closed = payment(
         auth("Closed", amount="60.00", reason="MaxCapturesProcessed"),
         capture(amount="60.00"),

@@ -263,6 +263,30 @@ def test_a_checkout_whose_only_authorization_failed_is_failed_not_queued(desk, s
     assert status_of(order) == "failed"
 
 
+def offered(payment):
+    """Every action the order page offers (the seeds' four and the rest)."""
+    from django.utils import timezone
+
+    payment.refresh_from_db()
+    return available_actions(payment.view(), now=timezone.now())
+
+
+def test_an_authorize_and_capture_order_whose_charge_failed_can_be_charged_by_staff(desk, sandbox):
+    desk.payment_mode = "authorize_and_capture"
+    desk.save()
+    sandbox.arm_fault("Authorize", "503", count=4)  # Amazon unavailable at checkout
+    order, result, payment = place(sandbox)
+    sandbox.clear_faults()
+    assert result.outcome == Outcome.FAILED and status_of(order) == "failed"
+    assert Action.AUTHORIZE in offered(payment)
+    charged = services.run_action(Action.AUTHORIZE, payment.pk, actor=STAFF)
+    assert charged.outcome == Outcome.DONE, charged.message
+    assert status_of(order) == "processed"
+    capture = payment.transactions.get(kind="capture")
+    assert capture.state == "Completed" and capture.amount == order.total
+    assert Action.AUTHORIZE not in offered(payment)  # charged: nothing to charge again
+
+
 def test_a_second_capture_never_moves_money_twice(desk, sandbox):
     _order, _, payment = place(sandbox)
     first = services.capture(payment.pk, actor=STAFF, idempotency_key="click-1")

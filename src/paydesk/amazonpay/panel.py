@@ -19,6 +19,7 @@ from paydesk.payments import actions as rules
 from paydesk.payments import limits
 from paydesk.payments.actions import ORDER_REFERENCE_ACTIONS, Action
 from paydesk.payments.money import Money
+from paydesk.payments.payment import PaymentMode
 from paydesk.payments.states import UNKNOWN
 
 
@@ -113,11 +114,16 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
                 left = rules.left_to_collect(view, now=now)
                 why = f"{left} of the order total is neither captured nor authorized."
             hint = f"{why} Amazon accepts up to {room} more on this order."
+            charge = view.mode == PaymentMode.AUTHORIZE_AND_CAPTURE
+            if charge:
+                hint += " “Authorize and capture” order: the buyer is charged at once."
             forms.append(
                 ActionForm(
                     action,
                     action.label,
-                    "Ask Amazon to authorize {amount} " + view.currency + " more?",
+                    "Charge {amount} " + view.currency + " to the buyer now (authorize and capture)?"
+                    if charge
+                    else "Ask Amazon to authorize {amount} " + view.currency + " more?",
                     amount=amount,
                     editable=True,
                     maximum=room,

@@ -49,6 +49,7 @@ from paydesk.orders.models import Order
 from paydesk.payments import actions as rules
 from paydesk.payments.money import Money
 from paydesk.payments.payment import Payment as PaymentView
+from paydesk.payments.payment import PaymentMode
 from paydesk.payments.states import (
     AUTHORIZATION,
     CAPTURE,
@@ -719,14 +720,16 @@ def authorize_more(
 ) -> ActionResult:
     """Authorize what is still owed on the open order reference: the next shipment's share,
     or a replacement for an authorization that expired or was declined. Synchronous or not as
-    the store's settings say; never CaptureNow (the merchant captures when shipping)."""
+    the store's settings say. CaptureNow only on "Authorize and capture" orders, whose charge
+    at checkout failed or was declined: there the merchant never captures separately."""
     settings = AmazonPaySettings.load()
+    mode = Payment.objects.values_list("mode", flat=True).get(pk=payment_id)
     return authorize(
         payment_id,
         amount=amount,
         actor=actor,
         synchronous=settings.authorization_mode == "sync",
-        capture_now=False,
+        capture_now=mode == PaymentMode.AUTHORIZE_AND_CAPTURE,
         seller_note=seller_note,
         idempotency_key=idempotency_key,
     )

@@ -405,7 +405,9 @@ _ACTIONS = {
                 "description": "Default: what is left to collect. " + AMOUNT_FIELD["description"],
             }
         },
-        "Amazon's Authorize on the open order reference (split shipments).",
+        "Amazon's Authorize on the open order reference (split shipments). On an “Authorize and "
+        "capture” order whose charge at checkout failed or was declined: Authorize with CaptureNow, "
+        "which charges the buyer at once.",
     ),
     "reauthorize": (
         "Reauthorize after a lost authorization",

@@ -161,9 +161,16 @@ def captured_authorizations(payment: Payment) -> int:
     return linked + unlinked + len(payment.captures_not_held)
 
 
+def _charged_at_checkout(payment: Payment, *, now: datetime) -> bool:
+    """An "Authorize and capture" order whose checkout charge holds money: there is nothing
+    to authorize later (no split shipments in that mode). One whose charge failed or was
+    declined may be charged again, with CaptureNow."""
+    return payment.mode == PaymentMode.AUTHORIZE_AND_CAPTURE and committed(payment, now=now).is_positive
+
+
 def _may_authorize(payment: Payment, *, now: datetime) -> bool:
     return (
-        payment.mode == PaymentMode.AUTHORIZE_THEN_CAPTURE
+        not _charged_at_checkout(payment, now=now)
         and payment.order_reference_state == OPEN
         and authorizations_made(payment) < limits.AUTHORIZATIONS_PER_ORDER_REFERENCE
         and captured_authorizations(payment) < limits.CAPTURED_AUTHORIZATIONS_PER_ORDER_REFERENCE
@@ -314,11 +321,17 @@ def check_capture(payment: Payment, authorization_id: str, amount: Money, *, now
 
 
 def check_authorize(payment: Payment, amount: Money, *, now: datetime, capture_now: bool = False) -> None:
-    """`capture_now`: checkout's authorization in "Authorize and capture" mode; any other
-    authorization (Authorize, Reauthorize) belongs to "Authorization then capture" orders."""
+    """`capture_now`: an authorization in "Authorize and capture" mode, captured at once: the
+    checkout's, or a new charge after it failed or was declined; any other authorization
+    (Authorize, Reauthorize) belongs to "Authorization then capture" orders."""
     _check_not_awaiting_sync(payment)
     if not capture_now:
         _check_authorization_then_capture(payment, "authorization to capture later")
+    elif _charged_at_checkout(payment, now=now):
+        raise ActionRefused(
+            "This order was charged at checkout (“Authorize and capture” mode): there is nothing to "
+            "charge again."
+        )
     _check_amount(payment, amount, "authorizations")
     if payment.order_reference_state != OPEN:
         raise ActionRefused(
