@@ -207,6 +207,13 @@ def test_malformed_notification_xml_is_refused():
     )
 
 
+def test_notification_xml_in_an_encoding_nobody_knows_is_refused_as_malformed():
+    # Found by the fuzz test: expat asks Python's codecs for the declared encoding, which raise
+    # LookupError - a crash (HTTP 500) instead of a refusal before this was caught.
+    xml = '<?xml version="1.0" encoding="ATF-8"?><AuthorizationNotification/>'
+    assert "unknown encoding" in str(refused_ipn(ipn_with_xml(xml)))
+
+
 def test_an_xxe_payload_is_refused_at_its_doctype_before_any_entity_is_resolved():
     xxe = (
         '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'

@@ -69,6 +69,9 @@ def parse_xml(body: bytes | str) -> Element:
         ) from exc
     except ParseError as exc:
         raise ReplyError(f"not well-formed XML: {exc}") from exc
+    except LookupError as exc:
+        # The XML declaration names an encoding Python does not know (expat asks the codecs).
+        raise ReplyError(f"XML in an unknown encoding: {exc}") from exc
 
 
 def local_name(element: Element) -> str:
