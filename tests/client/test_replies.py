@@ -419,8 +419,9 @@ def test_documents_with_a_dtd_or_entities_are_refused_not_expanded():
 def test_a_reply_that_is_not_xml_is_a_reply_error():
     with pytest.raises(ReplyError, match="not well-formed"):
         parse_xml(b"<html><body>Bad gateway")
-    with pytest.raises(ReplyError, match="unknown encoding"):
-        parse_xml(b'<?xml version="1.0" encoding="ATF-8"?><AuthorizeResponse/>')
+    for encoding in ("ATF-8", "utf-32", "idna", "undefined", "punycode"):
+        with pytest.raises(ReplyError, match="unknown or unusable encoding"):
+            parse_xml(f'<?xml version="1.0" encoding="{encoding}"?><AuthorizeResponse/>'.encode())
 
 
 def test_a_success_reply_without_its_result_element_is_a_reply_error():

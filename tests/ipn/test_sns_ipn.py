@@ -207,11 +207,12 @@ def test_malformed_notification_xml_is_refused():
     )
 
 
-def test_notification_xml_in_an_encoding_nobody_knows_is_refused_as_malformed():
+@pytest.mark.parametrize("encoding", ["ATF-8", "utf-32", "idna", "undefined", "punycode"])
+def test_notification_xml_in_an_encoding_expat_cannot_use_is_refused_as_malformed(encoding):
     # Found by the fuzz test: expat asks Python's codecs for the declared encoding, which raise
-    # LookupError - a crash (HTTP 500) instead of a refusal before this was caught.
-    xml = '<?xml version="1.0" encoding="ATF-8"?><AuthorizationNotification/>'
-    assert "unknown encoding" in str(refused_ipn(ipn_with_xml(xml)))
+    # LookupError, ValueError or UnicodeError - a crash (HTTP 500) instead of a refusal.
+    xml = f'<?xml version="1.0" encoding="{encoding}"?><AuthorizationNotification/>'
+    assert "unknown or unusable encoding" in str(refused_ipn(ipn_with_xml(xml)))
 
 
 def test_an_xxe_payload_is_refused_at_its_doctype_before_any_entity_is_resolved():

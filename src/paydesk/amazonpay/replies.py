@@ -69,9 +69,11 @@ def parse_xml(body: bytes | str) -> Element:
         ) from exc
     except ParseError as exc:
         raise ReplyError(f"not well-formed XML: {exc}") from exc
-    except LookupError as exc:
-        # The XML declaration names an encoding Python does not know (expat asks the codecs).
-        raise ReplyError(f"XML in an unknown encoding: {exc}") from exc
+    except (LookupError, ValueError) as exc:
+        # The XML declaration names an encoding expat cannot use: expat asks Python's codecs,
+        # which raise LookupError (unknown), ValueError (multi-byte, e.g. UTF-32) or
+        # UnicodeError (idna, undefined...).
+        raise ReplyError(f"XML in an unknown or unusable encoding: {exc}") from exc
 
 
 def local_name(element: Element) -> str:

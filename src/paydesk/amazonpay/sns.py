@@ -335,9 +335,12 @@ def _check_notification_xml(notification_data: str) -> None:
         ) from exc
     except ParseError as exc:
         raise SnsMessageError(f"The notification's XML is not well-formed: {exc}") from exc
-    except LookupError as exc:
-        # `<?xml ... encoding="ATF-8"?>`: expat asks Python's codecs, which do not know it.
-        raise SnsMessageError(f"The notification's XML declares an unknown encoding: {exc}") from exc
+    except (LookupError, ValueError) as exc:
+        # `<?xml ... encoding="ATF-8"?>` (or UTF-32, idna...): expat asks Python's codecs, which
+        # raise LookupError, ValueError or UnicodeError instead of a ParseError.
+        raise SnsMessageError(
+            f"The notification's XML declares an unknown or unusable encoding: {exc}"
+        ) from exc
 
 
 # --------------------------------------------------------------------------------------------------
