@@ -127,7 +127,9 @@ def receive(
         return _close(row, status, verdict, exc.reason, exc.message)
 
     try:
-        obj = parse_notification_data(ipn.notification_type, ipn.notification_data)
+        obj = parse_notification_data(
+            ipn.notification_type, ipn.notification_data, root=ipn.notification_root
+        )
     except NotificationDataError as exc:
         if ipn.notification_type in PAYMENT_NOTIFICATION_TYPES:
             return _close(row, 400, Verdict.MALFORMED, "malformed_notification_data", str(exc))

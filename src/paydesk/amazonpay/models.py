@@ -199,8 +199,10 @@ class Payment(models.Model):
         due = check.due if check is not None else None
         reason = check.reason.value if check is not None else ""
         checks = self.checks if reason == self.check_reason else 0
-        if (due, reason, checks) == (self.next_check_at, self.check_reason, self.checks):
-            return
+        if (due, reason, checks) != (self.next_check_at, self.check_reason, self.checks):
+            self._store_check(due, reason, checks)
+
+    def _store_check(self, due: datetime | None, reason: str, checks: int) -> None:
         self.next_check_at, self.check_reason, self.checks = due, reason, checks
         Payment.objects.filter(pk=self.pk).update(next_check_at=due, check_reason=reason, checks=checks)
 
@@ -220,13 +222,10 @@ class Payment(models.Model):
     def check_within(self, delay: timedelta) -> None:
         """Have the reconciler ask Amazon about this (locked) payment within `delay`, unless a
         check is due sooner. For calls that leave no transaction to plan from (void, close,
-        cancel); `plan_next_check` keeps the requested check until the reconciler takes it."""
+        cancel); `plan_next_check` keeps the requested check until a refresh after it."""
         due = timezone.now() + delay
-        if self.next_check_at is not None and self.next_check_at <= due:
-            return
-        reason = schedule.CheckReason.REQUESTED.value
-        self.next_check_at, self.check_reason, self.checks = due, reason, 0
-        Payment.objects.filter(pk=self.pk).update(next_check_at=due, check_reason=reason, checks=0)
+        if self.next_check_at is None or self.next_check_at > due:
+            self._store_check(due, schedule.CheckReason.REQUESTED.value, 0)
 
     @property
     def order_total_money(self) -> Money:

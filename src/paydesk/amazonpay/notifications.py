@@ -36,15 +36,19 @@ class NotificationDataError(ValueError):
     """NotificationData that is not the XML Amazon documents for its NotificationType."""
 
 
-def parse_notification_data(notification_type: str, xml: str) -> PaymentObject:
+def parse_notification_data(
+    notification_type: str, xml: str, *, root: Element | None = None
+) -> PaymentObject:
     """The object an OrderReferenceNotification, PaymentAuthorize, PaymentCapture or PaymentRefund
-    reports. Raises `NotificationDataError` for any other type or for malformed XML."""
+    reports; `root`: the same XML already parsed (the SNS check parses it). Raises
+    `NotificationDataError` for any other type or for malformed XML."""
     shape = _SHAPES.get(notification_type)
     if shape is None:
         raise NotificationDataError(f"Paydesk does not apply {notification_type!r} notifications.")
     root_name, object_name, parse = shape
     try:
-        root = replies.parse_xml(xml.strip())
+        if root is None:
+            root = replies.parse_xml(xml.strip())
         if replies.local_name(root) != root_name:
             raise NotificationDataError(
                 f"A {notification_type} notification holds <{root_name}>, not <{replies.local_name(root)}>."

@@ -951,9 +951,10 @@ def refresh(payment_id: int, *, actor: Actor, started: datetime | None = None) -
     known = {t.amazon_id: t for t in rows if t.amazon_id}
     # A capture or refund whose parent Paydesk does not know may hang under any authorization:
     # then nothing is skipped, and the walk links it.
-    unlinked = any(t.view().unlinked for t in rows)
+    view = payment.view(rows)
+    unlinked = any(t.unlinked for t in view.transactions)
     # Closed because its capture was made, and that capture is not held: walk into it.
-    capture_not_held = {a.amazon_id for a in payment.view(rows).captures_not_held}
+    capture_not_held = {a.amazon_id for a in view.captures_not_held}
 
     def settled(amazon_id: str) -> bool:
         txn = known.get(amazon_id)
@@ -1098,7 +1099,9 @@ def checkout(
     for _ in range(5):
         existing = Payment.objects.filter(amazon_order_reference_id=amazon_order_reference_id).first()
         if existing is not None:
-            return _finish_checkout(existing, settings, store_name=store_name, seller_note=seller_note)
+            return _finish_checkout(
+                existing, settings, store_name=store_name, seller_note=seller_note, resumed=True
+            )
         try:
             with db.atomic():
                 order = Order.objects.create(
@@ -1138,24 +1141,24 @@ def checkout(
         except IntegrityError:
             continue  # another checkout took the same order number, or this order reference
     assert payment is not None
-    return _finish_checkout(payment, settings, store_name=store_name, seller_note=seller_note)
+    return _finish_checkout(payment, settings, store_name=store_name, seller_note=seller_note, resumed=False)
 
 
 def _finish_checkout(
-    payment: Payment, settings: AmazonPaySettings, *, store_name: str, seller_note: str | None
+    payment: Payment, settings: AmazonPaySettings, *, store_name: str, seller_note: str | None, resumed: bool
 ) -> tuple[Order, ActionResult]:
     """Confirm the order reference unless Amazon already has it confirmed, then make the
-    first authorization unless one was made (or is under way): then that one is the answer."""
+    first authorization unless one was made (or is under way): then that one is the answer.
+    A new checkout's order reference is a Draft; only a `resumed` one is asked about first."""
     order = payment.order
     oro_id = payment.amazon_order_reference_id
     total = payment.order_total_money
-    answered = _checkout_answer(payment)
-    if answered is not None:
+    if resumed and (answered := _checkout_answer(payment)) is not None:
         return order, answered
     client = amazon_client(settings)
     try:
-        oro = client.get_order_reference_details(oro_id)
-        if oro.status.state == DRAFT:
+        oro = client.get_order_reference_details(oro_id) if resumed else None
+        if oro is None or oro.status.state == DRAFT:
             client.set_order_reference_details(
                 oro_id,
                 amount=total,
@@ -1185,7 +1188,7 @@ def _finish_checkout(
         amount=total,
         actor=CHECKOUT,
         synchronous=settings.authorization_mode == "sync",
-        capture_now=payment.mode == "authorize_and_capture",
+        capture_now=payment.mode == PaymentMode.AUTHORIZE_AND_CAPTURE,
     )
     order.refresh_from_db()
     return order, result

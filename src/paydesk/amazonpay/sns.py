@@ -43,20 +43,20 @@ import binascii
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import Element
 
 import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from defusedxml import ElementTree as SafeElementTree
-from defusedxml.common import DefusedXmlException
 
+from paydesk.amazonpay.errors import ReplyError
+from paydesk.amazonpay.replies import parse_xml
 from paydesk.amazonpay.sns_certificates import (
     CertificateSource,
     HttpsCertificateSource,
@@ -170,6 +170,8 @@ class IpnMessage:
     topic_arn: str
     version: str | None = None
     event_type: str | None = None
+    # `notification_data` as checked here, parsed once: the inbox reads its objects from it.
+    notification_root: Element | None = field(default=None, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -225,7 +227,7 @@ def parse_ipn_message(msg: SnsMessage) -> IpnMessage:
     if not isinstance(is_sample, bool):
         raise SnsMessageError(f"The {what}'s IsSample is not true or false.")
     notification_data = _required_str(document, "NotificationData", what)
-    _check_notification_xml(notification_data)
+    notification_root = _check_notification_xml(notification_data)
     return IpnMessage(
         notification_type=_required_str(document, "NotificationType", what),
         seller_id=_required_str(document, "SellerId", what),
@@ -240,6 +242,7 @@ def parse_ipn_message(msg: SnsMessage) -> IpnMessage:
         topic_arn=msg.topic_arn,
         version=_optional_str(document, "Version", what),
         event_type=_optional_str(document, "EventType", what),
+        notification_root=notification_root,
     )
 
 
@@ -323,24 +326,15 @@ def _decode_signature(text: str) -> bytes:
     return signature
 
 
-def _check_notification_xml(notification_data: str) -> None:
+def _check_notification_xml(notification_data: str) -> Element:
     # We do not interpret NotificationData here (paydesk.amazonpay.replies does), but nothing XML
-    # passes through us unchecked: a DTD, entity or external reference is refused outright (XXE,
-    # billion laughs). Amazon's NotificationData is plain XML with a namespace and no DOCTYPE (§7.4).
+    # passes through us unchecked: the same refusals as for Amazon's replies - a DTD, entity or
+    # external reference (XXE, billion laughs), XML that is not well-formed, an encoding expat
+    # cannot use. Amazon's NotificationData is plain XML with a namespace and no DOCTYPE (§7.4).
     try:
-        SafeElementTree.fromstring(notification_data.encode("utf-8"), forbid_dtd=True)
-    except DefusedXmlException as exc:
-        raise SnsMessageError(
-            "The notification's XML declares a DTD or entities, which Amazon never sends; refused."
-        ) from exc
-    except ParseError as exc:
-        raise SnsMessageError(f"The notification's XML is not well-formed: {exc}") from exc
-    except (LookupError, ValueError) as exc:
-        # `<?xml ... encoding="ATF-8"?>` (or UTF-32, idna...): expat asks Python's codecs, which
-        # raise LookupError, ValueError or UnicodeError instead of a ParseError.
-        raise SnsMessageError(
-            f"The notification's XML declares an unknown or unusable encoding: {exc}"
-        ) from exc
+        return parse_xml(notification_data.encode("utf-8"))
+    except ReplyError as exc:
+        raise SnsMessageError(f"The notification's XML is refused: {exc}") from exc
 
 
 # --------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from paydesk.amazonpay import attention
 from paydesk.amazonpay.models import Transaction
 from paydesk.dashboard.charts import Bar, columns, horizontal_bars
 from paydesk.orders.models import Order
-from paydesk.payments.money import Money, minor_unit_exponent
+from paydesk.payments.money import Money, minor_unit
 from paydesk.payments.status import OrderStatus
 
 _TONE = {
@@ -40,8 +40,7 @@ def summed(value: Decimal | float | int | None, currency: str) -> Money:
     """
     if value is None:
         return Money.zero(currency)
-    quantum = Decimal(1).scaleb(-minor_unit_exponent(currency))
-    return Money(Decimal(str(value)).quantize(quantum), currency)
+    return Money(Decimal(str(value)).quantize(minor_unit(currency)), currency)
 
 
 @login_required

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from paydesk.payments.money import Money, minor_unit_exponent
+from paydesk.payments.money import Money, minor_unit
 
 # Amazon lets the captured total exceed the order total, and the refunded total exceed the
 # captured amount, by at most 15% or 75 units of USD/EUR/GBP, whichever is less.
@@ -48,8 +48,7 @@ def allowance(base: Money) -> Money:
     refused, a cent less never is. For presentment currencies with no documented cap only
     the 15 % applies (UNCONFIRMED: Amazon documents the cap for USD, EUR and GBP).
     """
-    exponent = minor_unit_exponent(base.currency)
-    share = (base.amount * ALLOWANCE_RATE).quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_DOWN)
+    share = (base.amount * ALLOWANCE_RATE).quantize(minor_unit(base.currency), rounding=ROUND_DOWN)
     cap = ALLOWANCE_CAP.get(base.currency)
     return Money(min(share, cap) if cap is not None else share, base.currency)
 

@@ -23,6 +23,11 @@ class MoneyError(ValueError):
     """An amount or currency that cannot be money."""
 
 
+def minor_unit(currency: str) -> Decimal:
+    """The currency's smallest amount: 0.01 USD, 1 JPY."""
+    return Decimal(1).scaleb(-minor_unit_exponent(currency))
+
+
 def minor_unit_exponent(currency: str) -> int:
     return 0 if currency in _ZERO_DECIMAL_CURRENCIES else 2
 
@@ -40,8 +45,7 @@ class Money:
         amount = Decimal(self.amount)
         if not amount.is_finite():
             raise MoneyError(f"{amount} is not an amount")
-        quantum = Decimal(1).scaleb(-minor_unit_exponent(self.currency))
-        quantized = amount.quantize(quantum)
+        quantized = amount.quantize(minor_unit(self.currency))
         if quantized != amount:
             raise MoneyError(f"{amount} {self.currency} has more decimals than {self.currency} allows")
         object.__setattr__(self, "amount", quantized)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from paydesk.payments.money import Money, total
 from paydesk.payments.states import (
@@ -151,7 +152,7 @@ class Payment:
     def in_flight(self) -> tuple[Transaction, ...]:
         return tuple(t for t in self.transactions if t.in_flight)
 
-    @property
+    @cached_property  # asked for by the status, the actions and the schedule of one view
     def captures_not_held(self) -> tuple[Transaction, ...]:
         """Authorizations Amazon closed because their capture was made (MaxCapturesProcessed),
         whose capture Paydesk does not hold: a CaptureNow capture whose IPN was lost or whose
