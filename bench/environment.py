@@ -72,25 +72,124 @@ def round_trip_ms(samples: int = 2000) -> float:
     return 1000 * statistics.median(took)
 
 
-class StatementCounter:
-    """Counts the SQL statements Django sends while installed (`with counter.counting():`),
-    without keeping them, so it can stay on during a measured run. Transaction control
-    (BEGIN, COMMIT) is not counted: SQLite's BEGIN passes through here, PostgreSQL's does not."""
+class StatementRecorder:
+    """Records what Django sends the database, statement by statement with its parameters, and
+    where transactions begin, commit and roll back, so that `replay` can send exactly the same
+    work again through a raw cursor: the database's and the driver's share without the ORM."""
 
     def __init__(self) -> None:
-        self.statements = 0
+        # ("sql", sql, params, many, failed) | ("autocommit", on, force_begin) | ("commit",) | ("rollback",)
+        self.log: list[tuple] = []
 
     def __call__(self, execute, sql, params, many, context):
-        if not sql.startswith("BEGIN"):
-            self.statements += 1
-        return execute(sql, params, many, context)
+        # SQLite's BEGIN is sent again by replaying the autocommit switch that sent it.
+        if sql.startswith("BEGIN"):
+            return execute(sql, params, many, context)
+        entry = ["sql", sql, params, many, False]
+        self.log.append(entry)
+        try:
+            return execute(sql, params, many, context)
+        except Exception:
+            entry[4] = True
+            raise
 
     @contextlib.contextmanager
-    def counting(self) -> Iterator[StatementCounter]:
+    def recording(self) -> Iterator[StatementRecorder]:
+        from django.db import DEFAULT_DB_ALIAS, connections
+
+        connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread proxy
+
+        def set_autocommit(on, force_begin_transaction_with_broken_autocommit=False):
+            self.log.append(("autocommit", on, force_begin_transaction_with_broken_autocommit))
+            return type(connection).set_autocommit(
+                connection, on, force_begin_transaction_with_broken_autocommit
+            )
+
+        def commit():
+            self.log.append(("commit",))
+            return type(connection).commit(connection)
+
+        def rollback():
+            self.log.append(("rollback",))
+            return type(connection).rollback(connection)
+
+        connection.set_autocommit, connection.commit, connection.rollback = set_autocommit, commit, rollback
+        try:
+            with connection.execute_wrapper(self):
+                yield self
+        finally:
+            del connection.set_autocommit, connection.commit, connection.rollback
+
+    def replay(self, entries: list[tuple]) -> None:
+        """Send `entries` (a slice of the log) again through Django's raw cursor. A statement that
+        failed when recorded (a duplicate's unique key) must fail the same way here."""
         from django.db import connection
 
-        with connection.execute_wrapper(self):
-            yield self
+        with connection.cursor() as cursor:
+            for entry in entries:
+                kind = entry[0]
+                if kind == "sql":
+                    _, sql, params, many, failed = entry
+                    try:
+                        (cursor.executemany if many else cursor.execute)(sql, params)
+                    except Exception:
+                        if not failed:
+                            raise
+                    else:
+                        if failed:
+                            raise RuntimeError(f"replayed statement did not fail as recorded: {sql[:120]}")
+                elif kind == "autocommit":
+                    connection.set_autocommit(entry[1], entry[2])
+                elif kind == "commit":
+                    connection.commit()
+                else:
+                    connection.rollback()
+
+
+def copy_database() -> str:
+    """Copy the database as it is now (the connection stays on the original); return the
+    copy's name for `on_database`. For measuring the same work twice from the same start."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        connection.ensure_connection()
+        copy_name = str(name) + ".copy"
+        target = sqlite3.connect(copy_name)
+        connection.connection.backup(target)
+        target.close()
+        return copy_name
+    import psycopg
+
+    copy_name = f"{name}_copy"
+    settings = connection.settings_dict
+    connection.close()  # a template database must have no other sessions
+    with psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"],
+        user=settings["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        admin.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}"')
+    return copy_name
+
+
+@contextlib.contextmanager
+def on_database(name: str) -> Iterator[None]:
+    """Point Django's connection at database `name` inside the block."""
+    from django.db import connection
+
+    original = connection.settings_dict["NAME"]
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = original
 
 
 def _with_icu_database(url: str, icu_locale: str) -> str:
