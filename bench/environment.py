@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,21 +53,6 @@ def django_on(database: str, *, icu_locale: str | None = None) -> Iterator[str]:
             finally:
                 # The server is stopped next: close our connection first so it goes quietly.
                 connection.close()
-
-
-def round_trip_ms(samples: int = 2000) -> float:
-    """The median time of `SELECT 1` through a raw cursor of Django's connection: what one
-    statement costs the database and the wire here before any ORM work (no commit)."""
-    from django.db import connection
-
-    took = []
-    with connection.cursor() as cursor:
-        for _ in range(samples):
-            started = time.perf_counter()
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-            took.append(time.perf_counter() - started)
-    return 1000 * statistics.median(took)
 
 
 class StatementRecorder:
