@@ -75,3 +75,21 @@ def test_a_name_search_with_a_cursor_at_the_end_of_the_calendar_answers(
     far = "0001-01-01T00:00:00+00:00" if direction == "after" else "9999-12-31T23:59:59+00:00"
     response = client.get("/orders/", {"q": "jane", direction: _cursor(far)})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/amazonpay/log/", "/amazonpay/ipn-log/"])
+@pytest.mark.parametrize("before", ["%C2%B2", "%D9%A3", "99999999999999999999", "-1", "1e3"])
+def test_a_log_page_cursor_no_page_could_have_made_shows_the_first_page(
+    client, operator, authorized, page, before
+):
+    # "²" and "٣" pass str.isdigit() but not int(); twenty digits pass int() but not bigint.
+    from paydesk.amazonpay.models import Notification
+
+    payment = authorized.amazon_payment
+    PaymentEvent.objects.create(payment=payment, source="staff", operation="mark-first-page-event")
+    Notification.objects.create(notification_type="MarkFirstPageNotification")
+    client.force_login(operator)
+    response = client.get(f"{page}?before={before}")
+    assert response.status_code == 200
+    shown = response.content.decode()
+    assert "mark-first-page-event" in shown or "MarkFirstPageNotification" in shown

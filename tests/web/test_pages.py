@@ -60,6 +60,21 @@ def test_someone_without_view_permission_is_refused(client, authorized_order, db
     assert client.get("/orders/1001/").status_code == 403
 
 
+def test_moving_money_needs_seeing_the_order_too(client, authorized_order):
+    """As in the API: operate_payments without view_order opens no order, so it moves no money
+    on one either, whatever order number is typed into a POST."""
+    from .conftest import _user
+
+    client.force_login(_user("blind", "orders.operate_payments"))
+    assert client.get("/orders/1001/").status_code == 403
+    for action in ("capture", "void", "refund", "authorize", "close", "cancel", "refresh"):
+        assert client.post(f"/amazonpay/orders/1001/{action}/", {"amount": "1.00"}).status_code == 403
+    assert client.post("/amazonpay/orders/bulk/", {"action": "capture", "order": "1001"}).status_code == 403
+    assert client.post("/orders/1001/fulfilled/").status_code == 403
+    assert not PaymentEvent.objects.exists()
+    assert Order.objects.get(number="1001").fulfilled is False
+
+
 def test_actions_need_a_csrf_token(operator, authorized_order):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(operator)

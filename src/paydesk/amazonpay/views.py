@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.contrib import messages
@@ -22,7 +23,7 @@ from paydesk.amazonpay.models import (
     Source,
     Verdict,
 )
-from paydesk.orders.models import Order
+from paydesk.orders.models import OPERATE_ORDERS, VIEW_ORDERS, Order
 from paydesk.payments.actions import Action
 from paydesk.payments.money import Money, MoneyError, minor_unit_exponent
 
@@ -43,8 +44,15 @@ def _amount_advice(currency: str) -> str:
     return f"Write digits with a dot before at most {decimals} decimals, no thousands separator: 1050.25."
 
 
+def _row_cursor(request) -> int | None:
+    """The log pages' `before` (a row id): ASCII digits that fit a 64-bit key, else the first
+    page. isdigit() would let "²" through to int(), and PostgreSQL refuses a key past bigint."""
+    before = request.GET.get("before", "")
+    return int(before) if re.fullmatch(r"[0-9]{1,18}", before) else None
+
+
 @login_required
-@permission_required("orders.operate_payments", raise_exception=True)
+@permission_required(OPERATE_ORDERS, raise_exception=True)
 @require_POST
 def order_action(request, number: str, action: str):
     """Run one of the whitelisted order actions, then show the order again with the result."""
@@ -80,7 +88,7 @@ def order_action(request, number: str, action: str):
 
 
 @login_required
-@permission_required("orders.operate_payments", raise_exception=True)
+@permission_required(OPERATE_ORDERS, raise_exception=True)
 @require_POST
 def bulk_action(request):
     """Capture or refresh the orders ticked in the order list, and show each order's result."""
@@ -138,7 +146,7 @@ def _test_connection(request) -> None:
 
 
 @login_required
-@permission_required("orders.view_order", raise_exception=True)
+@permission_required(VIEW_ORDERS, raise_exception=True)
 def event_log(request):
     events = PaymentEvent.objects.select_related("payment__order").order_by("-at", "-id")
     source = request.GET.get("source", "")
@@ -147,9 +155,9 @@ def event_log(request):
         events = events.filter(source=source)
     if outcome in Outcome.values:
         events = events.filter(outcome=outcome)
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        events = events.filter(pk__lt=int(before))
+    before = _row_cursor(request)
+    if before is not None:
+        events = events.filter(pk__lt=before)
     rows = list(events[:101])
     return render(
         request,
@@ -194,7 +202,7 @@ def ipn(request):
 
 
 @login_required
-@permission_required("orders.view_order", raise_exception=True)
+@permission_required(VIEW_ORDERS, raise_exception=True)
 def ipn_log(request):
     rows = Notification.objects.select_related("payment__order").order_by("-received_at", "-id")
     verdict = request.GET.get("verdict", "")
@@ -206,9 +214,9 @@ def ipn_log(request):
         rows = rows.filter(notification_type=kind[:64])
     if applied in ("yes", "no"):
         rows = rows.filter(applied=applied == "yes")
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        rows = rows.filter(pk__lt=int(before))
+    before = _row_cursor(request)
+    if before is not None:
+        rows = rows.filter(pk__lt=before)
     page = list(rows.defer("body")[:101])
     return render(
         request,
@@ -227,7 +235,7 @@ def ipn_log(request):
 
 
 @login_required
-@permission_required("orders.view_order", raise_exception=True)
+@permission_required(VIEW_ORDERS, raise_exception=True)
 def ipn_detail(request, pk: int):
     row = get_object_or_404(Notification.objects.select_related("payment__order", "duplicate_of"), pk=pk)
     return render(request, "amazonpay/ipn_detail.html", {"section": "ipn", "row": row})

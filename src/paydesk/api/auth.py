@@ -18,11 +18,12 @@ from django.views.decorators.csrf import csrf_exempt
 from paydesk.api import problems
 from paydesk.api.problems import ApiProblem
 from paydesk.api.tokens import bearer_token, user_for
+from paydesk.orders.models import OPERATE_PAYMENTS, VIEW_ORDERS
 
 log = logging.getLogger("paydesk.api")
 
-VIEW = "orders.view_order"
-OPERATE = "orders.operate_payments"
+VIEW = VIEW_ORDERS
+OPERATE = OPERATE_PAYMENTS
 # RFC 6750 §3: a 401 names the scheme, and says `invalid_token` when a token was sent.
 _CHALLENGE = 'Bearer realm="Paydesk API"'
 

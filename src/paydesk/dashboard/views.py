@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from paydesk.amazonpay import attention
 from paydesk.amazonpay.models import Transaction
 from paydesk.dashboard.charts import Bar, columns, horizontal_bars
-from paydesk.orders.models import Order
+from paydesk.orders.models import VIEW_ORDERS, Order
 from paydesk.payments.money import Money, minor_unit
 from paydesk.payments.status import OrderStatus
 
@@ -44,7 +44,7 @@ def summed(value: Decimal | float | int | None, currency: str) -> Money:
 
 
 @login_required
-@permission_required("orders.view_order", raise_exception=True)
+@permission_required(VIEW_ORDERS, raise_exception=True)
 def dashboard(request):
     now = timezone.now()
     orders_url = reverse("orders:list")

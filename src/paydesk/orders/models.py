@@ -12,6 +12,13 @@ AMAZON_PAY = "amazon_pay"
 PAYMENT_METHODS = [(AMAZON_PAY, "Amazon Pay")]
 
 
+# Who may do what, for the web desk and the API alike. Moving money on an order needs seeing
+# it too: a user who may not open an order must not capture or refund it by its number.
+VIEW_ORDERS = "orders.view_order"
+OPERATE_PAYMENTS = "orders.operate_payments"
+OPERATE_ORDERS = (VIEW_ORDERS, OPERATE_PAYMENTS)
+
+
 class Order(models.Model):
     number = models.CharField(max_length=32, unique=True)
     placed_at = models.DateTimeField(default=timezone.now)

@@ -14,7 +14,7 @@ from paydesk.amazonpay import services
 from paydesk.amazonpay.attention import KINDS as ATTENTION
 from paydesk.amazonpay.models import Payment
 from paydesk.amazonpay.panel import payment_panel
-from paydesk.orders.models import Order
+from paydesk.orders.models import OPERATE_ORDERS, OPERATE_PAYMENTS, VIEW_ORDERS, Order
 from paydesk.orders.search import OrderFilters, page_of
 from paydesk.payments.money import Money
 from paydesk.payments.status import OrderStatus
@@ -51,7 +51,7 @@ def list_row(order: Order) -> dict[str, str]:
 
 
 @login_required
-@permission_required("orders.view_order", raise_exception=True)
+@permission_required(VIEW_ORDERS, raise_exception=True)
 def order_list(request):
     params = request.GET
     status = params.get("status", "")
@@ -79,7 +79,7 @@ def order_list(request):
             "filters": filters,
             "statuses": list(OrderStatus),
             "attention_kinds": ATTENTION,
-            "can_operate": request.user.has_perm("orders.operate_payments"),
+            "can_operate": request.user.has_perm(OPERATE_PAYMENTS),
             "bulk_key": secrets.token_urlsafe(16),
             "query": query.urlencode(),
             "bad_dates": bool(params.get("from") and not filters.date_from)
@@ -109,7 +109,7 @@ def order_amounts(order: Order) -> dict:
 
 
 @login_required
-@permission_required("orders.view_order", raise_exception=True)
+@permission_required(VIEW_ORDERS, raise_exception=True)
 def order_detail(request, number: str):
     order = get_object_or_404(
         Order.objects.select_related("amazon_payment").prefetch_related("lines"), number=number
@@ -117,7 +117,7 @@ def order_detail(request, number: str):
     context = {
         "section": "orders",
         "order": order,
-        "can_operate": request.user.has_perm("orders.operate_payments"),
+        "can_operate": request.user.has_perm(OPERATE_PAYMENTS),
         **order_amounts(order),
     }
     context.update(payment_panel(order))
@@ -125,7 +125,7 @@ def order_detail(request, number: str):
 
 
 @login_required
-@permission_required("orders.operate_payments", raise_exception=True)
+@permission_required(OPERATE_ORDERS, raise_exception=True)
 @require_POST
 def mark_fulfilled(request, number: str):
     """The goods went out: a paid order becomes Completed (X-Cart's word for paid and shipped)."""

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from paydesk.api.tokens import create_token
+from paydesk.orders.models import OPERATE_ORDERS
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         row, token = create_token(user, name=options["name"])
         # The token alone on stdout, so scripts can capture it; the note goes to stderr.
         self.stdout.write(token)
-        can = [p for p in ("orders.view_order", "orders.operate_payments") if user.has_perm(p)]
+        can = [p for p in OPERATE_ORDERS if user.has_perm(p)]
         print(
             f"API token {row.prefix}… for {user.get_username()} ({', '.join(can) or 'no API permission'}). "
             "Store it now: Paydesk keeps only its digest and cannot show it again.",
