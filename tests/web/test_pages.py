@@ -232,3 +232,29 @@ def test_test_connection_reports_amazons_answer(client, operator, desk):
         "/amazonpay/settings/", {**form, "secret_key": "wrong-secret"}, follow=True
     ).content.decode()
     assert "connection test failed" in page and "SignatureDoesNotMatch" in page
+
+
+def test_two_capture_forms_on_one_page_capture_two_authorizations(client, operator, desk, sandbox):
+    """A split shipment: two open authorizations, two Capture forms on one page, both sent
+    (a second tab, or the Back button). Each form carries its own key, so the second is a
+    capture of its own, not a replay of the first aimed at another authorization."""
+    import re
+
+    from paydesk.amazonpay import services
+    from paydesk.amazonpay.models import Transaction
+
+    from .test_services import STAFF, place, usd
+
+    order, _, payment = place(sandbox)
+    services.authorize_more(payment.pk, amount=usd("5.00"), actor=STAFF)
+    client.force_login(operator)
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    forms = re.findall(r'<form[^>]*action="/amazonpay/orders/[^/]+/capture/".*?</form>', page, re.S)
+    assert len(forms) == 2
+    for form in forms:
+        fields = dict(re.findall(r'name="(target|key)" value="([^"]*)"', form))
+        response = client.post(f"/amazonpay/orders/{order.number}/capture/", {**fields, "amount": "5.00"})
+        assert response.status_code == 302
+    captures = Transaction.objects.filter(payment=payment, kind="capture", state="Completed")
+    assert captures.count() == 2
+    assert len(set(captures.values_list("parent_amazon_id", flat=True))) == 2

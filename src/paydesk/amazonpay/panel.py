@@ -38,11 +38,16 @@ class ActionForm:
     idempotency_key: str = ""
 
 
+def _form_key() -> str:
+    # One per form, not per action: two Capture forms (two authorizations) sharing a key made
+    # the second capture look like a replay of the first aimed elsewhere, and it was refused.
+    return secrets.token_urlsafe(16)
+
+
 def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
     now = timezone.now()
     forms: list[ActionForm] = []
     for action in actions:
-        key = secrets.token_urlsafe(16)
         if action == Action.CAPTURE:
             for auth in rules.capturable_authorizations(view, now=now):
                 forms.append(
@@ -56,7 +61,7 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
                         maximum=auth.amount,
                         hint=f"Up to {auth.amount}. Amazon allows one capture per authorization: "
                         "capturing less releases the rest.",
-                        idempotency_key=key,
+                        idempotency_key=_form_key(),
                     )
                 )
         elif action == Action.VOID:
@@ -69,7 +74,7 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
                         auth.amazon_id or "",
                         auth.amount,
                         style="danger",
-                        idempotency_key=key,
+                        idempotency_key=_form_key(),
                     )
                 )
         elif action == Action.REFUND:
@@ -100,7 +105,7 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
                         editable=True,
                         maximum=room,
                         hint=hint,
-                        idempotency_key=key,
+                        idempotency_key=_form_key(),
                     )
                 )
         elif action in (Action.AUTHORIZE, Action.REAUTHORIZE):
@@ -128,7 +133,7 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
                     editable=True,
                     maximum=room,
                     hint=hint,
-                    idempotency_key=key,
+                    idempotency_key=_form_key(),
                 )
             )
         elif action == Action.REFRESH:
@@ -145,7 +150,7 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
                     "Close the Amazon order reference? No further authorizations will be possible; open "
                     "authorizations can still be captured and captures refunded.",
                     style="secondary",
-                    idempotency_key=key,
+                    idempotency_key=_form_key(),
                 )
             )
         elif action == Action.CANCEL:
@@ -156,7 +161,7 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
                     "Cancel the Amazon order reference? Its authorizations are released and the buyer is "
                     "not charged.",
                     style="danger",
-                    idempotency_key=key,
+                    idempotency_key=_form_key(),
                 )
             )
     return forms
