@@ -85,6 +85,20 @@ class AmazonPaySettingsForm(forms.ModelForm):
             raise forms.ValidationError("An MWS access key is 16 to 32 capital letters and digits.")
         return value
 
+    def clean_offline_sandbox_url(self) -> str:
+        value = self.cleaned_data["offline_sandbox_url"]
+        if value:
+            from paydesk.amazonpay.inbox import offline_sandbox_policy
+
+            try:
+                offline_sandbox_policy(value)
+            except ValueError:
+                raise forms.ValidationError(
+                    "Give the sandbox's address only: scheme, host and port, e.g. http://127.0.0.1:8001 "
+                    "(no user name, query or fragment)."
+                ) from None
+        return value
+
     def clean(self):
         data = super().clean()
         environment = data.get("environment")

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, OperationalError
 from django.db import transaction as db
+from django.db.models import Q
 from django.utils import timezone
 
 from paydesk.amazonpay import services, sns
@@ -34,6 +35,8 @@ from paydesk.amazonpay.notifications import (
 log = logging.getLogger("paydesk.ipn")
 
 MAX_BODY_BYTES = sns.DEFAULT_MAX_BYTES
+# A verified notification whose NotificationData Paydesk cannot read.
+_UNREADABLE = "malformed_notification_data"
 # What is kept of a body too large to be a notification: enough to see what it was.
 KEPT_BYTES = 64 * 1024
 _HEADERS = (
@@ -60,10 +63,16 @@ _sources: dict[sns.TrustPolicy, sns.CertificateSource] = {}
 
 def trust_policy(settings: AmazonPaySettings) -> sns.TrustPolicy:
     """Live and Amazon's sandbox: SNS's own certificates only. The offline sandbox's
-    certificate is trusted only while the store is configured for the offline sandbox."""
+    certificate is trusted only while the store is configured for the offline sandbox.
+    ValueError: the offline sandbox URL cannot be a certificate prefix (a user, a query)."""
     if settings.environment == Environment.OFFLINE_SANDBOX and settings.offline_sandbox_url:
-        return sns.TrustPolicy.offline_sandbox(settings.offline_sandbox_url.rstrip("/") + "/sandbox/sns/")
+        return offline_sandbox_policy(settings.offline_sandbox_url)
     return sns.TrustPolicy.live()
+
+
+def offline_sandbox_policy(sandbox_url: str) -> sns.TrustPolicy:
+    """The sandbox signs with certificates it serves under <its URL>/sandbox/sns/."""
+    return sns.TrustPolicy.offline_sandbox(sandbox_url.rstrip("/") + "/sandbox/sns/")
 
 
 def certificates_for(policy: sns.TrustPolicy) -> sns.CertificateSource:
@@ -94,7 +103,11 @@ def receive(
         return _close(row, 413, Verdict.MALFORMED, "too_large", f"A {size}-byte body is no SNS notification.")
 
     settings = AmazonPaySettings.load()
-    policy = trust_policy(settings)
+    try:
+        policy = trust_policy(settings)
+    except ValueError as exc:  # saved before the settings form refused such URLs
+        detail = f"The offline sandbox URL is unusable: {exc}"
+        return _close(row, 503, Verdict.RETRY, "not_configured", detail)
     try:
         message = sns.parse_envelope(body, max_bytes=MAX_BODY_BYTES)
     except sns.SnsMessageError as exc:
@@ -132,7 +145,7 @@ def receive(
         )
     except NotificationDataError as exc:
         if ipn.notification_type in PAYMENT_NOTIFICATION_TYPES:
-            return _close(row, 400, Verdict.MALFORMED, "malformed_notification_data", str(exc))
+            return _close(row, 400, Verdict.MALFORMED, _UNREADABLE, str(exc))
         # Billing agreements, chargebacks, provider credits: genuine, kept, not Paydesk's to apply.
         return _claim_and_apply(row, message.message_id, None)
     return _claim_and_apply(row, message.message_id, obj)
@@ -140,14 +153,18 @@ def receive(
 
 def prune_refused(*, older_than: timedelta, now: datetime | None = None) -> int:
     """Delete the requests refused for good (forged, malformed, for another seller or topic)
-    received more than `older_than` ago; returns how many. The endpoint keeps every request so
-    that nothing Amazon sends is lost, which also lets anyone fill the database: this is the
-    way back. Accepted notifications and duplicates, the payments' evidence, are never deleted."""
+    and those whose certificate could not be fetched, received more than `older_than` ago;
+    returns how many. The endpoint keeps every request so that nothing Amazon sends is lost,
+    which also lets anyone fill the database: this is the way back. Accepted notifications and
+    duplicates, the payments' evidence, are never deleted, nor a verified notification whose
+    data Paydesk could not read: it is Amazon's, and Amazon does not send it again."""
     cutoff = (now or timezone.now()) - older_than
-    refused = Notification.objects.filter(
-        verdict__in=[Verdict.REJECTED, Verdict.MALFORMED], received_at__lt=cutoff
-    )
-    return refused.delete()[0]
+    refused = Q(verdict__in=[Verdict.REJECTED, Verdict.MALFORMED]) & ~Q(reason=_UNREADABLE)
+    # Answered 503 because the certificate could not be fetched, so never verified: anyone can
+    # send those (a made-up SigningCertURL on Amazon's host), and a genuine one was delivered
+    # again and has a row of its own.
+    unverified = Q(verdict=Verdict.RETRY, reason=sns.Rejection.CERTIFICATE_UNAVAILABLE)
+    return Notification.objects.filter(refused | unverified, received_at__lt=cutoff).delete()[0]
 
 
 # What a request's row learns after it was stored. The raw request (received_at, remote_addr,
@@ -217,24 +234,67 @@ def _claim_and_apply(row: Notification, message_id: str, obj) -> Answer:
             else:
                 _apply(row, obj, oro_id)
             row.save(update_fields=_FINDINGS)
-    except IntegrityError:
-        row.message_id = None
-        row.payment = None
-        row.applied = False
-        row.applied_at = None
-        first = Notification.objects.get(message_id=message_id)
+    except IntegrityError as exc:
+        _unclaim(row)
+        first = Notification.objects.filter(message_id=message_id).first()
+        if first is None:  # another unique key refused the change: not a redelivery
+            return _failed_to_apply(row, exc)
         row.duplicate_of = first
         return _close(
             row, 200, Verdict.DUPLICATE, "duplicate", f"Already received as notification {first.pk}."
         )
     except OperationalError as exc:
         # The payment row stayed locked past the database's timeout: let Amazon deliver again.
-        row.message_id = None
-        row.applied = False
-        row.applied_at = None
+        _unclaim(row)
         return _close(
             row, 503, Verdict.RETRY, "locked", f"The payment was busy ({exc}); Amazon will redeliver."
         )
+    except services.ForeignReport as exc:
+        # Genuine, and it will never fit this payment: kept, claimed and reviewable, not
+        # redelivered for two weeks.
+        _unclaim(row)
+        return _claim_unapplied(row, message_id, "foreign_report", str(exc))
+    except Exception as exc:
+        # A verified notification Paydesk could not apply: nothing of it committed, the
+        # MessageId is free again, and Amazon delivers it again; the row says why.
+        log.exception("IPN %s could not be applied", row.pk)
+        _unclaim(row)
+        return _failed_to_apply(row, exc)
+    return Answer(200, row)
+
+
+def _unclaim(row: Notification) -> None:
+    row.message_id = None
+    row.payment = None
+    row.applied = False
+    row.applied_at = None
+
+
+def _failed_to_apply(row: Notification, exc: Exception) -> Answer:
+    detail = f"Paydesk could not apply it ({type(exc).__name__}: {exc}); Amazon will deliver it again."
+    return _close(row, 503, Verdict.RETRY, "apply_failed", detail)
+
+
+def _claim_unapplied(row: Notification, message_id: str, reason: str, detail: str) -> Answer:
+    try:
+        with db.atomic():
+            row.message_id = message_id
+            row.verdict = Verdict.ACCEPTED
+            row.reason = reason
+            row.detail = detail
+            row.save(update_fields=_FINDINGS)
+    except IntegrityError:
+        _unclaim(row)
+        first = Notification.objects.filter(message_id=message_id).first()
+        row.duplicate_of = first
+        return _close(
+            row,
+            200,
+            Verdict.DUPLICATE,
+            "duplicate",
+            f"Already received as notification {first and first.pk}.",
+        )
+    log.warning("IPN %s kept, not applied (%s): %s", row.pk, reason, detail)
     return Answer(200, row)
 
 

@@ -45,6 +45,7 @@ from paydesk.amazonpay.details import (
 )
 from paydesk.amazonpay.errors import AmazonApiError, ReplyError, api_error
 from paydesk.payments.money import Money, MoneyError
+from paydesk.payments.states import MACHINES, Kind
 
 T = TypeVar("T")
 
@@ -128,7 +129,10 @@ def parse_timestamp(text: str) -> datetime:
     """
     if not _TIMESTAMP.match(text):
         raise ReplyError(f"{text!r} is not an ISO 8601 timestamp")
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:  # shaped like a timestamp, but no such day or hour: 2026-02-30, 24:30
+        raise ReplyError(f"{text!r} is not a moment in time") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -188,15 +192,20 @@ def parse_id_list(element: Element | None) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def parse_status(element: Element, *, timestamp_required: bool = True) -> Status:
-    """An `...Status` element. `timestamp_required=False` for `OrderReferenceStatus`, whose
-    LastUpdateTimestamp Amazon leaves out while the order reference is Draft."""
-    if timestamp_required:
-        last_updated: datetime | None = parse_timestamp(required_text(element, "LastUpdateTimestamp"))
-    else:
+def parse_status(element: Element, kind: Kind) -> Status:
+    """An `...Status` element of an object of `kind`. Only `OrderReferenceStatus` may lack its
+    LastUpdateTimestamp: Amazon leaves it out while the order reference is Draft. A state
+    outside the kind's machine (a capture "Open") is refused here, where it is read, rather
+    than when a payment is being changed."""
+    if kind is Kind.ORDER_REFERENCE:
         last_updated = _optional_timestamp(element, "LastUpdateTimestamp")
+    else:
+        last_updated = parse_timestamp(required_text(element, "LastUpdateTimestamp"))
+    state = required_text(element, "State")
+    if state not in MACHINES[kind].states:
+        raise ReplyError(f"{state!r} is not a state of an Amazon {kind.value.replace('_', ' ')}")
     return Status(
-        state=required_text(element, "State"),
+        state=state,
         last_updated=last_updated,
         reason_code=child_text(element, "ReasonCode"),
         reason_description=child_text(element, "ReasonDescription"),
@@ -238,7 +247,7 @@ def parse_order_reference(element: Element, *, request_id: str | None = None) ->
     constraints_element = find_child(element, "Constraints")
     return OrderReference(
         amazon_order_reference_id=required_text(element, "AmazonOrderReferenceId"),
-        status=parse_status(required_child(element, "OrderReferenceStatus"), timestamp_required=False),
+        status=parse_status(required_child(element, "OrderReferenceStatus"), Kind.ORDER_REFERENCE),
         order_total=_optional_money(element, "OrderTotal"),
         seller_note=child_text(element, "SellerNote"),
         platform_id=child_text(element, "PlatformId"),
@@ -285,7 +294,7 @@ def parse_authorization(element: Element, *, request_id: str | None = None) -> A
         amazon_authorization_id=required_text(element, "AmazonAuthorizationId"),
         authorization_reference_id=required_text(element, "AuthorizationReferenceId"),
         authorization_amount=parse_money(required_child(element, "AuthorizationAmount")),
-        status=parse_status(required_child(element, "AuthorizationStatus")),
+        status=parse_status(required_child(element, "AuthorizationStatus"), Kind.AUTHORIZATION),
         captured_amount=_optional_money(element, "CapturedAmount"),
         authorization_fee=_optional_money(element, "AuthorizationFee"),
         capture_ids=parse_id_list(find_child(element, "IdList")),
@@ -306,7 +315,7 @@ def parse_capture(element: Element, *, request_id: str | None = None) -> Capture
         amazon_capture_id=required_text(element, "AmazonCaptureId"),
         capture_reference_id=required_text(element, "CaptureReferenceId"),
         capture_amount=parse_money(required_child(element, "CaptureAmount")),
-        status=parse_status(required_child(element, "CaptureStatus")),
+        status=parse_status(required_child(element, "CaptureStatus"), Kind.CAPTURE),
         refunded_amount=_optional_money(element, "RefundedAmount"),
         capture_fee=_optional_money(element, "CaptureFee"),
         refund_ids=parse_id_list(find_child(element, "IdList")),
@@ -325,7 +334,7 @@ def parse_refund(element: Element, *, request_id: str | None = None) -> Refund:
         amazon_refund_id=required_text(element, "AmazonRefundId"),
         refund_reference_id=required_text(element, "RefundReferenceId"),
         refund_amount=parse_money(required_child(element, "RefundAmount")),
-        status=parse_status(required_child(element, "RefundStatus")),
+        status=parse_status(required_child(element, "RefundStatus"), Kind.REFUND),
         fee_refunded=_optional_money(element, "FeeRefunded"),
         refund_type=child_text(element, "RefundType"),
         creation_timestamp=_optional_timestamp(element, "CreationTimestamp"),

@@ -89,6 +89,11 @@ IPN = Actor(Source.IPN)
 RECONCILER = Actor(Source.RECONCILER)
 
 
+class ForeignReport(ValueError):
+    """Amazon reported an object that cannot be this payment's: money in another currency.
+    Nothing is changed; the caller keeps the report for someone to look at."""
+
+
 @dataclass(frozen=True)
 class ActionResult:
     """What happened, in plain words for the person who clicked."""
@@ -232,6 +237,13 @@ def apply_report(
     fields = _details_of(kind, obj)
     money: Money = fields.pop("amount")
     fee: Money | None = fields.pop("fee")
+    if money.currency != payment.currency:
+        # Amazon keeps one currency per order reference; a row in another would break every
+        # sum on this payment (and its order page) from now on.
+        raise ForeignReport(
+            f"Amazon reported {kind.value} {fields['amazon_id']} in {money.currency}; "
+            f"this payment is in {payment.currency}. Nothing was changed."
+        )
     rows = list(payment.transactions.all())
     txn = next((t for t in rows if t.amazon_id == fields["amazon_id"]), None) or next(
         (t for t in rows if t.kind == kind.value and t.reference_id == fields["reference_id"]), None

@@ -46,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     prune = actions.add_parser(
         "prune",
         help="delete requests the IPN endpoint refused for good (forged, malformed) after DAYS days",
-        description="Delete stored IPN requests refused as forged or malformed, received more than DAYS "
-        "days ago. Accepted notifications and duplicates are never deleted.",
+        description="Delete stored IPN requests refused as forged or malformed, or whose certificate could "
+        "not be fetched, received more than DAYS days ago. Accepted notifications, duplicates and "
+        "verified notifications whose data could not be read are never deleted.",
     )
     prune.add_argument("--refused-older-than", metavar="DAYS", type=int, required=True)
     prune.add_argument("--data-dir", help="where SQLite and the generated secret live (default ./var)")
