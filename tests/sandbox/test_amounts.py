@@ -31,8 +31,11 @@ def test_the_yen_allowance_is_capped_at_8400_yen():
     assert allowance(Amount(Decimal(100_000), "JPY")).value == Decimal(8400)
 
 
-def test_fifteen_percent_of_an_odd_amount_rounds_down_to_the_cent():
-    assert allowance(usd("0.99")) == usd("0.14")  # 0.1485
+def test_fifteen_percent_of_an_odd_amount_rounds_half_up_to_the_cent():
+    assert allowance(usd("0.99")) == usd("0.15")  # 0.1485
+    assert allowance(usd("10.01")) == usd("1.50")  # 1.5015
+    # Amazon's own refusal: "cannot exceed 25.13 GBP" above 21.85 GBP (15 % = 3.2775).
+    assert ceiling(Amount(Decimal("21.85"), "GBP")) == Amount(Decimal("25.13"), "GBP")
 
 
 def test_the_ceiling_is_the_base_plus_the_allowance():

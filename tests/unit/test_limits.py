@@ -11,7 +11,8 @@ from paydesk.payments.money import Money
     [
         ("100.00", "USD", "15.00"),  # 15 % is less than the cap
         ("500.00", "USD", "75.00"),  # the 75 USD cap is less than 15 %
-        ("10.01", "EUR", "1.50"),  # 1.5015 rounds down: a cent more would be refused
+        ("10.01", "EUR", "1.50"),  # 1.5015 rounds half up to 1.50
+        ("21.85", "GBP", "3.28"),  # Amazon's live reply: the ceiling above 21.85 GBP is 25.13
         ("1000.00", "GBP", "75.00"),
         ("100000", "JPY", "8400"),
         ("1000.00", "CHF", "150.00"),  # no documented cap: 15 % only

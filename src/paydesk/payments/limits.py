@@ -8,7 +8,7 @@ reference and capture state pages).
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from paydesk.payments.money import Money, minor_unit
 
@@ -44,11 +44,13 @@ ORDER_REFERENCE_VALIDITY_DAYS = 180
 def allowance(base: Money) -> Money:
     """How far above `base` Amazon lets a total go: min(15 %, the currency's cap).
 
-    Rounded down to the currency's minor unit: a cent more than Amazon allows would be
-    refused, a cent less never is. For presentment currencies with no documented cap only
-    the 15 % applies (UNCONFIRMED: Amazon documents the cap for USD, EUR and GBP).
+    Rounded half up to the currency's minor unit, as Amazon does: a live reply names 25.13 GBP
+    as the ceiling above 21.85 (15 % is 3.2775; rounding down, Paydesk refused the 25.13 that
+    Amazon takes). Whether Amazon rounds half up or always up is not known; half up is never
+    above either (docs/amazon-pay-v1.md §4). For presentment currencies with no documented cap
+    only the 15 % applies (UNCONFIRMED: Amazon documents the cap for USD, EUR and GBP).
     """
-    share = (base.amount * ALLOWANCE_RATE).quantize(minor_unit(base.currency), rounding=ROUND_DOWN)
+    share = (base.amount * ALLOWANCE_RATE).quantize(minor_unit(base.currency), rounding=ROUND_HALF_UP)
     cap = ALLOWANCE_CAP.get(base.currency)
     return Money(min(share, cap) if cap is not None else share, base.currency)
 

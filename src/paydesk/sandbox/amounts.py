@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 # Amounts on the wire are plain decimal strings ("10.50", "1000"); no sign, no exponent.
 _WIRE_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,15})?$")
@@ -98,11 +98,12 @@ def parse_wire_amount(text: str, currency: str) -> Amount:
 def allowance(base: Amount) -> Amount:
     """How far above `base` Amazon lets you go: min(15% of base, the currency's cap).
 
-    UNCONFIRMED: how Amazon rounds 15% of an odd amount; we round down to the minor unit, which
-    never lets a client exceed the real limit.
+    15% is rounded half up to the minor unit: Amazon's live refusal above 21.85 GBP names a
+    25.13 GBP ceiling (15% is 3.2775). Half up or always up, one example cannot tell; half up
+    is the lower of the two, so the sandbox never takes what Amazon might refuse.
     """
     cap = _ALLOWANCE_CAP.get(base.currency, _DEFAULT_ALLOWANCE_CAP)
-    fifteen_percent = (base.value * _ALLOWANCE_RATE).quantize(_quantum(base.currency), rounding=ROUND_DOWN)
+    fifteen_percent = (base.value * _ALLOWANCE_RATE).quantize(_quantum(base.currency), rounding=ROUND_HALF_UP)
     return Amount(min(fifteen_percent, cap), base.currency)
 
 
