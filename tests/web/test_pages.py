@@ -105,6 +105,19 @@ def test_a_blank_amount_moves_nothing_instead_of_everything(
     assert PaymentEvent.objects.count() == events  # the payment service was never asked
 
 
+@pytest.mark.parametrize("typed", ["999999999999999", "١٢"])
+def test_an_amount_no_money_column_can_hold_is_refused_before_anything_is_recorded(
+    client, operator, authorized_order, typed
+):
+    # Fifteen digits passed the form and overflowed PostgreSQL's amount column (a 500) while
+    # the refusal was being recorded; Arabic-Indic digits were read as 12.00.
+    client.force_login(operator)
+    response = client.post("/amazonpay/orders/1001/capture/", {"amount": typed, "key": "k"}, follow=True)
+    assert response.status_code == 200
+    assert "is not an amount in USD" in response.content.decode()
+    assert not PaymentEvent.objects.exists()
+
+
 def test_a_fully_refunded_capture_proposes_no_amount_to_refund(client, operator, amazon_settings):
     """Amazon accepts refunds up to 15% (at most 75) above a capture; with everything captured
     given back, the form must not propose that allowance for a one-click over-refund."""

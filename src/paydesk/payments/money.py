@@ -15,8 +15,10 @@ from decimal import Decimal, InvalidOperation
 # USD, GBP, EUR, JPY and the UK/DE multi-currency list). Every one but JPY has two decimals.
 _ZERO_DECIMAL_CURRENCIES = frozenset({"JPY"})
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
-# Amazon's amounts are plain decimal strings: "1.00", "0", "0.0" (IPN), "1000" (JPY).
-_AMOUNT_TEXT = re.compile(r"^-?\d{1,15}(\.\d{1,10})?$")
+# Amazon's amounts are plain decimal strings: "1.00", "0", "0.0" (IPN), "1000" (JPY). ASCII
+# digits only (\d also takes Arabic-Indic and full-width digits), and at most 12 before the point: what the
+# database's amount columns hold (14 digits, 2 decimals) and the API accepts.
+_AMOUNT_TEXT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,10})?")
 
 
 class MoneyError(ValueError):
@@ -54,7 +56,7 @@ class Money:
     def parse(cls, text: str, currency: str) -> Money:
         """Money from a decimal string such as Amazon or a form sends it."""
         cleaned = text.strip() if isinstance(text, str) else text
-        if not isinstance(cleaned, str) or not _AMOUNT_TEXT.match(cleaned):
+        if not isinstance(cleaned, str) or not _AMOUNT_TEXT.fullmatch(cleaned):
             raise MoneyError(f"{text!r} is not an amount")
         try:
             return cls(Decimal(cleaned), currency)
