@@ -440,6 +440,14 @@ def check_void(payment: Payment, authorization_id: str) -> None:
 
 def check_refund(payment: Payment, capture_id: str, amount: Money) -> None:
     _check_not_awaiting_sync(payment)
+    status = order_status(payment)
+    if status not in _REFUNDABLE_STATUSES:
+        # The same rule as the Refund button: the API must not do what the page does not offer
+        # (a refund on top of a completed full refund, within Amazon's allowance).
+        raise ActionRefused(
+            f"The order is {status.label.lower()}: refunds are made while it is processed, completed, "
+            "partially captured or partially refunded."
+        )
     capture = _find(payment, capture_id, Kind.CAPTURE)
     _check_amount(payment, amount, "refunds", limits.MAX_REFUND_AMOUNT)
     if capture.state != COMPLETED:
