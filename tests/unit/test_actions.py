@@ -9,6 +9,7 @@ from paydesk.payments.actions import (
     SEED_ACTIONS,
     Action,
     ActionRefused,
+    authorized,
     available_actions,
     cancel_after_void,
     check_capture,
@@ -326,3 +327,10 @@ def test_what_the_refund_button_does_not_offer_the_rules_refuse():
     partly = payment(auth("Closed"), capture(), refund(amount="40.00"))
     assert Action.REFUND in actions(partly)
     check_refund(partly, C1, usd("1.00"))
+
+
+def test_an_expired_authorization_is_not_money_the_merchant_can_collect():
+    expired = payment(auth("Open", expires_in_days=-1))
+    assert authorized(expired, now=NOW) == usd("0.00")
+    assert Action.REAUTHORIZE in available_actions(expired, now=NOW)
+    assert authorized(payment(auth("Open")), now=NOW) == usd("100.00")

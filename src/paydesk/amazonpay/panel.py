@@ -180,7 +180,8 @@ def payment_panel(order: Order) -> dict:
     events = list(payment.events.select_related("transaction").order_by("-at", "-id")[:200])
     transactions = list(payment.transactions.all())
     view = payment.view(transactions)
-    actions = rules.available_actions(view, now=timezone.now(), pending_grace=settings.pending_grace)
+    now = timezone.now()
+    actions = rules.available_actions(view, now=now, pending_grace=settings.pending_grace)
     forms = _forms(view, actions)
     return {
         "payment": payment,
@@ -190,7 +191,7 @@ def payment_panel(order: Order) -> dict:
         "awaiting_sync": any(t.state == UNKNOWN for t in transactions),
         "events": events,
         "balances": {
-            "authorized": view.authorized,
+            "authorized": rules.authorized(view, now=now),
             "captured": view.captured,
             "refunded": view.refunded,
         },

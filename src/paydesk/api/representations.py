@@ -122,7 +122,7 @@ def payment(pay: Payment, *, now: datetime, pending_grace: timedelta) -> tuple[d
         "mode": pay.mode,
         "order_total": money(pay.order_total_money),
         "balances": {
-            "authorized": money(view.authorized),
+            "authorized": money(rules.authorized(view, now=now)),
             "captured": money(view.captured),
             "refunded": money(view.refunded),
         },

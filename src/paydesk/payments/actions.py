@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from paydesk.payments import limits
-from paydesk.payments.money import Money
+from paydesk.payments.money import Money, total
 from paydesk.payments.payment import IN_FLIGHT, MOVED_NOTHING, Payment, PaymentMode, Transaction
 from paydesk.payments.states import CLOSED, COMPLETED, DECLINED, DRAFT, FAILED, OPEN, SUSPENDED, UNKNOWN, Kind
 from paydesk.payments.status import OrderStatus, order_status
@@ -79,6 +79,12 @@ class ActionRefused(Exception):
 
 def capturable_authorizations(payment: Payment, *, now: datetime) -> tuple[Transaction, ...]:
     return tuple(a for a in payment.open_authorizations if a.expires_at is None or a.expires_at > now)
+
+
+def authorized(payment: Payment, *, now: datetime) -> Money:
+    """Authorized and not yet captured: what the merchant can still collect right now. An
+    authorization past its expiry is not counted, though Amazon may not have said so yet."""
+    return total([a.amount for a in capturable_authorizations(payment, now=now)], payment.currency)
 
 
 def refundable_captures(payment: Payment) -> tuple[Transaction, ...]:

@@ -135,11 +135,6 @@ class Payment:
         )
 
     @property
-    def authorized(self) -> Money:
-        """Authorized and not yet captured: what the merchant can still collect right now."""
-        return self._sum(self.open_authorizations)
-
-    @property
     def captured(self) -> Money:
         # A closed capture was completed first (closed by refunds or by Amazon afterwards).
         return self._sum([c for c in self.captures if c.state in (COMPLETED, CLOSED)])
