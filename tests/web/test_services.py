@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from paydesk.amazonpay import services
 from paydesk.amazonpay.models import Outcome, Payment, PaymentEvent, Transaction
@@ -461,3 +462,39 @@ def test_amazon_out_of_reach_fails_cleanly_and_moves_nothing(desk, sandbox):
     assert status_of(order) == "authorized"
     auth_id = payment.transactions.get(kind="authorization").amazon_id
     assert sandbox.object_state(auth_id)["capture_ids"] == []
+
+
+def test_a_sandbox_authorization_is_capturable_for_two_days_whatever_its_expiry_says(amazon_settings):
+    """Amazon's sandbox closes an unused authorization after two days while its
+    ExpirationTimestamp says thirty; a live one lasts its thirty."""
+    from .conftest import add_txn, make_order
+
+    now = timezone.now()
+    for number, oro, offered in (
+        ("1001", "S01-1111111-2222222", False),
+        ("1002", "P01-1111111-2222222", True),
+    ):
+        _order, payment = make_order(number, status="authorized", oro=oro)
+        add_txn(
+            payment,
+            "authorization",
+            "Open",
+            f"{oro}-A000001",
+            f"{number}-a1",
+            notified=True,
+            requested_at=now - timedelta(days=3),
+            expires_at=now + timedelta(days=27),
+        )
+        assert (Action.CAPTURE in available_actions(payment.view(), now=now)) is offered
+        assert (Action.REAUTHORIZE in available_actions(payment.view(), now=now)) is not offered
+
+
+def test_a_capture_amazon_refuses_for_the_authorizations_state_has_the_payment_read_again(desk, sandbox):
+    # The sandbox closed the authorization (two days unused) and its IPN never came: Paydesk
+    # still holds it Open, Amazon refuses the capture, and the payment is due for a check now.
+    _order, _, payment = place(sandbox)
+    sandbox.advance_clock(timedelta(days=3))
+    result = services.capture(payment.pk, actor=STAFF)
+    assert result.outcome == Outcome.FAILED and result.error_code == "InvalidAuthorizationStatus"
+    payment.refresh_from_db()
+    assert payment.check_reason == "requested" and payment.next_check_at <= timezone.now()

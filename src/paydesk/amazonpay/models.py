@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from paydesk.amazonpay import schedule
 from paydesk.orders.models import Order
+from paydesk.payments import limits
 from paydesk.payments.money import Money
 from paydesk.payments.payment import Payment as PaymentView
 from paydesk.payments.payment import PaymentMode
@@ -194,7 +195,7 @@ class Payment(models.Model):
             unknown_settle=unknown_settle,
             # Amazon's ids say which environment made them: P... live, S... a sandbox
             # (docs/amazon-pay-v1.md §1.5), so no settings query is needed here.
-            timing=schedule.LIVE if self.amazon_order_reference_id.startswith("P") else schedule.SANDBOX,
+            timing=schedule.SANDBOX if self.is_sandbox else schedule.LIVE,
         )
         due = check.due if check is not None else None
         reason = check.reason.value if check is not None else ""
@@ -228,6 +229,11 @@ class Payment(models.Model):
             self._store_check(due, schedule.CheckReason.REQUESTED.value, 0)
 
     @property
+    def is_sandbox(self) -> bool:
+        # Live order references start with P, sandbox ones with S (docs/amazon-pay-v1.md §1.5).
+        return not self.amazon_order_reference_id.startswith("P")
+
+    @property
     def order_total_money(self) -> Money:
         return Money(self.order_total, self.currency)
 
@@ -238,7 +244,7 @@ class Payment(models.Model):
             order_total=self.order_total_money,
             mode=PaymentMode(self.mode),
             order_reference_state=self.order_reference_state,
-            transactions=tuple(t.view() for t in rows),
+            transactions=tuple(t.view(sandbox=self.is_sandbox) for t in rows),
             fulfilled=self.order.fulfilled,
             confirmed_at=self.checked_at,
             check_requested=self._requested_check_stands(),
@@ -298,7 +304,12 @@ class Transaction(models.Model):
     def amount_money(self) -> Money:
         return Money(self.amount, self.currency)
 
-    def view(self) -> TransactionView:
+    def view(self, *, sandbox: bool = False) -> TransactionView:
+        expires_at = self.expires_at
+        if sandbox and self.kind == Kind.AUTHORIZATION and self.requested_at is not None:
+            # What Amazon's sandbox does, not what it says.
+            closes = self.requested_at + timedelta(days=limits.SANDBOX_AUTHORIZATION_VALIDITY_DAYS)
+            expires_at = closes if expires_at is None else min(expires_at, closes)
         return TransactionView(
             kind=Kind(self.kind),
             reference_id=self.reference_id,
@@ -310,7 +321,7 @@ class Transaction(models.Model):
             reason_description=self.reason_description or None,
             last_updated=self.amazon_updated_at,
             requested_at=self.requested_at,
-            expires_at=self.expires_at,
+            expires_at=expires_at,
             notified=self.notified,
             soft_decline=self.soft_decline,
         )

@@ -34,6 +34,7 @@ from paydesk.amazonpay.errors import (
     AmazonApiError,
     AmazonPayError,
     InvalidRequest,
+    InvalidState,
     OutcomeUnknown,
     TransportError,
 )
@@ -533,6 +534,10 @@ def _finish(txn: Transaction, call: Callable[[], object], *, actor: Actor, opera
                 request_id=exc.request_id or "",
             )
             _sync_order_status(payment)
+            if isinstance(exc, InvalidState):
+                # Amazon holds the object in another state than Paydesk does (closed without an
+                # IPN, or a sandbox authorization past its two days): read it again now.
+                payment.check_within(timedelta(0))
         return ActionResult(Outcome.FAILED, _people_message(operation, exc), txn.pk, exc.code or "")
     except TransportError as exc:
         # Nothing reached Amazon: the reference id is free and nothing moved.

@@ -38,6 +38,9 @@ MAX_REFUND_AMOUNT = {**MAX_TRANSACTION_AMOUNT, "JPY": Decimal(10_000_000)}
 REFERENCE_ID_MAX_LENGTH = 32
 # Authorizations stay open for 30 days; captures within 7 days are processed at once.
 AUTHORIZATION_VALIDITY_DAYS = 30
+# Amazon's sandbox closes an unused authorization after two days, though its
+# ExpirationTimestamp says thirty (docs/amazon-pay-v1.md §4).
+SANDBOX_AUTHORIZATION_VALIDITY_DAYS = 2
 ORDER_REFERENCE_VALIDITY_DAYS = 180
 
 
