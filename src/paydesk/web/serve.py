@@ -34,11 +34,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def make_server(*, host: str, port: int, threads: int = 8):
     """A waitress server for the Django app, not yet serving (call `.run()`)."""
+    from django.conf import settings
     from waitress.server import create_server
 
     from paydesk.web.wsgi import application
 
-    return create_server(application, host=host, port=port, threads=threads, ident="paydesk")
+    proxy = {}
+    if settings.PAYDESK_TRUSTED_PROXY:
+        # waitress removes X-Forwarded-Proto unless it comes from a trusted proxy, and without
+        # it Django takes every request for plain http: the CSRF origin check then refused
+        # every login behind the TLS proxy.
+        proxy = {
+            "trusted_proxy": settings.PAYDESK_TRUSTED_PROXY,
+            "trusted_proxy_headers": {"x-forwarded-proto"},
+        }
+    return create_server(application, host=host, port=port, threads=threads, ident="paydesk", **proxy)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ PAYDESK_DEBUG      "1" for Django's debug pages (never in production)
 PAYDESK_ALLOWED_HOSTS  comma-separated host names (default: localhost,127.0.0.1)
 PAYDESK_BEHIND_TLS_PROXY  "1" when a TLS proxy in front sets X-Forwarded-Proto: secure cookies,
                    and the proxy's word that the request came over https (CSRF checks the origin)
+PAYDESK_TRUSTED_PROXY  with PAYDESK_BEHIND_TLS_PROXY: the proxy's address (default 127.0.0.1; "*" any)
 PAYDESK_CSRF_TRUSTED_ORIGINS  comma-separated origins such as https://desk.example.com
 """
 
@@ -137,6 +138,12 @@ if _behind_tls_proxy:
     # Only behind a proxy that sets (and overwrites) X-Forwarded-Proto: otherwise a client
     # could claim https itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The address waitress takes X-Forwarded-Proto from (it drops the header from anyone else):
+# the proxy's, 127.0.0.1 for one on the same machine, "*" when nothing but the proxy can reach
+# the port (a load balancer on a private network).
+PAYDESK_TRUSTED_PROXY = (
+    (os.environ.get("PAYDESK_TRUSTED_PROXY") or "127.0.0.1") if _behind_tls_proxy else None
+)
 # Served over https (either way above): the session must never travel in a plain-http request.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _behind_tls_proxy or any(
     origin.startswith("https://") for origin in CSRF_TRUSTED_ORIGINS
