@@ -70,6 +70,9 @@ def desk(tmp_path_factory) -> Desk:
                 USER,
                 "--password",
                 PASSWORD,
+                # On the PostgreSQL pass, the desk runs on that server too (the demo ignores
+                # DATABASE_URL unless told).
+                *(["--database-url", os.environ["DATABASE_URL"]] if os.environ.get("DATABASE_URL") else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -97,3 +97,58 @@ def test_paydesk_ipn_prune_deletes_only_old_refused_requests(transactional_db, t
     left = set(Notification.objects.values_list("pk", flat=True))
     assert left == {recent_forgery, old_accepted, old_duplicate, old_retry}
     assert not {old_forgery, old_garbage} & left
+
+
+def test_paydesk_demo_keeps_its_own_database_whatever_database_url_says(transactional_db, tmp_path):
+    """On a store's machine with DATABASE_URL exported, the demo used to write its sandbox
+    credentials into the store's settings and add a superuser there."""
+    from django.contrib.auth.models import User
+
+    from paydesk.amazonpay.models import AmazonPaySettings
+
+    store = AmazonPaySettings.load()
+    store.environment, store.seller_id, store.access_key = "live", "A1LIVESELLER01", "AKIALIVEKEY00000001"
+    store.save()
+    log = tmp_path / "demo.log"
+    demo_dir = tmp_path / "demo"
+    demo = processes.start(
+        [
+            "-m",
+            "paydesk",
+            "demo",
+            "--orders",
+            "0",
+            "--no-reconcile",
+            "--data-dir",
+            str(demo_dir),
+            "--port",
+            str(_free_port()),
+            "--sandbox-port",
+            str(_free_port()),
+        ],
+        log=log,
+    )  # processes.start exports DATABASE_URL: this test's database
+    try:
+        processes.eventually(lambda: "Paydesk demo is running" in log.read_text(), what="the demo", log=log)
+    finally:
+        processes.stop(demo)
+    store = AmazonPaySettings.load()
+    assert (store.seller_id, store.access_key, store.environment) == (
+        "A1LIVESELLER01",
+        "AKIALIVEKEY00000001",
+        "live",
+    )
+    assert not User.objects.filter(username="staff").exists()
+    assert (demo_dir / "paydesk.sqlite3").exists() and "DATABASE_URL is ignored" in log.read_text()
+
+
+def test_paydesk_demo_reset_deletes_only_a_directory_the_demo_made(tmp_path):
+    store_dir = tmp_path / "var"
+    store_dir.mkdir()
+    (store_dir / "paydesk.sqlite3").write_text("the store's real database")
+    log = tmp_path / "demo.log"
+    status = processes.run(
+        ["-m", "paydesk", "demo", "--reset", "--data-dir", str(store_dir)], log=log, timeout=60
+    )
+    assert status == 2 and "nothing was deleted" in log.read_text()
+    assert (store_dir / "paydesk.sqlite3").read_text() == "the store's real database"

@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import shutil
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -32,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", default="staff", help="the staff user's name (default staff)")
     parser.add_argument("--password", help="the staff user's password (default: a new random one each start)")
     parser.add_argument("--reset", action="store_true", help="start from an empty database and sandbox")
+    parser.add_argument(
+        "--database-url",
+        help="a database of the demo's own, e.g. a throwaway PostgreSQL (default: SQLite in the data dir; "
+        "DATABASE_URL is ignored, so the demo never writes into a store's database by accident)",
+    )
     parser.add_argument(
         "--throttle", action="store_true", help="keep Amazon's request quotas on in the sandbox"
     )
@@ -53,11 +60,35 @@ def _staff_user(name: str, password: str):
     return user
 
 
+# Written into every demo data directory: --reset deletes only a directory that has it, so a
+# mistyped --data-dir can never take a store's real database with it.
+MARKER = ".paydesk-demo"
+
+
 def run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
-    if args.reset and data_dir.exists():
+    if args.reset and data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / MARKER).exists():
+            print(
+                f"paydesk demo: --reset deletes only a directory the demo made, and {data_dir} "
+                f"has no {MARKER} in it; nothing was deleted. Choose another --data-dir, or delete "
+                "it yourself if it is the demo's.",
+                file=sys.stderr,
+            )
+            return 2
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER).touch()
+
+    # The demo keeps its own SQLite database and serves its own address, whatever this shell
+    # says for the store: with DATABASE_URL exported, it used to overwrite the store's Amazon
+    # credentials and add a superuser there.
+    if os.environ.pop("DATABASE_URL", None) and not args.database_url:
+        print(f"paydesk demo: DATABASE_URL is ignored; the demo's database is in {data_dir}.", flush=True)
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    hosts = [h for h in os.environ.get("PAYDESK_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+    os.environ["PAYDESK_ALLOWED_HOSTS"] = ",".join([*hosts, args.host])
 
     from paydesk.web.django_setup import migrate, setup
 
