@@ -32,9 +32,19 @@ def _secret_key() -> str:
     path = DATA_DIR / "secret_key"
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole under another name, then linked into place: two processes starting
+        # together (serve and reconcile on first boot) both end up reading the one key, never
+        # a half-written or empty file.
+        draft = DATA_DIR / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process was first: its key is the key
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -95,6 +105,9 @@ def _databases() -> dict:
         default=f"sqlite:///{DATA_DIR / 'paydesk.sqlite3'}", conn_max_age=60, conn_health_checks=True
     )
     if default["ENGINE"] == "django.db.backends.sqlite3":
+        # SQLite does not make the folder its file goes in (with PAYDESK_SECRET_KEY set, nothing
+        # else did, and a fresh machine could not migrate).
+        Path(default["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         default["CONN_MAX_AGE"] = 0
         default["OPTIONS"] = {
             # BEGIN IMMEDIATE takes SQLite's write lock at the start of every transaction: the
