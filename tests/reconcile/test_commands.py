@@ -152,3 +152,20 @@ def test_paydesk_demo_reset_deletes_only_a_directory_the_demo_made(tmp_path):
     )
     assert status == 2 and "nothing was deleted" in log.read_text()
     assert (store_dir / "paydesk.sqlite3").read_text() == "the store's real database"
+
+
+def test_paydesk_serve_stops_cleanly_on_sigterm(transactional_db, tmp_path):
+    import signal
+
+    import httpx
+
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    server = processes.start(["-m", "paydesk", "serve", "--no-migrate", "--port", str(port)], log=log)
+    try:
+        processes.eventually(lambda: "is serving on" in log.read_text(), what="serve starting", log=log)
+        assert httpx.get(f"http://127.0.0.1:{port}/login/", timeout=10).status_code == 200
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0, log.read_text()
+    finally:
+        processes.stop(server)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 
 log = logging.getLogger("paydesk.serve")
 
@@ -64,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
 
         reconciler = BackgroundReconciler().start()
     print(f"Paydesk is serving on http://{args.host}:{server.effective_port}/ (Ctrl-C stops it)", flush=True)
+    # systemd and docker stop with SIGTERM: stop as Ctrl-C does (the reconciler finishes its
+    # payment and lets go of its lease) instead of dying mid-request. KeyboardInterrupt, because
+    # waitress's loop lets only that (and SystemExit) through its handlers.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.run()
     except KeyboardInterrupt:
