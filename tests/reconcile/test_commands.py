@@ -169,3 +169,19 @@ def test_paydesk_serve_stops_cleanly_on_sigterm(transactional_db, tmp_path):
         assert server.wait(timeout=60) == 0, log.read_text()
     finally:
         processes.stop(server)
+
+
+def test_a_reconcile_worker_started_before_the_settings_waits_for_them(transactional_db, tmp_path):
+    import signal
+
+    log = tmp_path / "reconcile.log"
+    worker = processes.start(["-m", "paydesk", "reconcile", "--no-progress"], log=log)
+    try:
+        processes.eventually(
+            lambda: "not configured yet" in log.read_text(), what="the worker waiting", log=log
+        )
+        assert worker.poll() is None and "waiting" in log.read_text()  # still there, not exited
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        processes.stop(worker)

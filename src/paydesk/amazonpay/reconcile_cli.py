@@ -76,6 +76,10 @@ def summary(report: PassReport) -> str:
     )
 
 
+# How often a worker looks again for settings that are not filled in yet.
+UNCONFIGURED_WAIT_SECONDS = 10.0
+
+
 def run(args: argparse.Namespace) -> int:
     from paydesk.web.django_setup import setup
 
@@ -88,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch < 1 or args.workers < 1:
         print("paydesk reconcile: --batch and --workers must be at least 1", file=sys.stderr)
         return 2
-    if not AmazonPaySettings.load().is_configured:
+    if args.once and not AmazonPaySettings.load().is_configured:
         print("paydesk reconcile: Amazon Pay is not configured yet (Settings page)", file=sys.stderr)
         return 1
     workers = reconcile.effective_workers(args.workers)
@@ -112,7 +116,22 @@ def run(args: argparse.Namespace) -> int:
             return 1 if one_pass(stop).failed else 0
         print("paydesk reconcile: running (Ctrl-C stops it)", file=sys.stderr, flush=True)
 
+        waiting = []
+
         def one_round() -> float:
+            # A worker started with the deploy, before anyone filled in the Settings page (or
+            # while the database is still coming up: keep_running retries), waits instead of
+            # exiting.
+            if not AmazonPaySettings.load().is_configured:
+                if not waiting:
+                    print(
+                        "paydesk reconcile: Amazon Pay is not configured yet (Settings page); waiting",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                waiting[:] = [True]
+                return UNCONFIGURED_WAIT_SECONDS
+            waiting.clear()
             one_pass(stop)
             return reconcile.seconds_until_next_check()
 
