@@ -8,6 +8,7 @@ inside `run`, so `paydesk --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -46,11 +47,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def port(text: str) -> int:
+    """An argparse type: a TCP port (0 = any free one)."""
+    value = _integer(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is no port: ports are 0 to 65535")
+    return value
+
+
+def at_least(minimum: int):
+    """An argparse type: a whole number of at least `minimum`."""
+
+    def number(text: str) -> int:
+        value = _integer(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} is too small: at least {minimum}")
+        return value
+
+    return number
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    from django.core.exceptions import ImproperlyConfigured
+
     module = importlib.import_module(args._module)
-    return int(module.run(args) or 0)
+    try:
+        return int(module.run(args) or 0)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        # A busy port or an address this machine does not have: one line, not a traceback.
+        print(f"paydesk {args.command}: cannot listen there: {exc.strerror}", file=sys.stderr)
+        return 1
+    except ImproperlyConfigured as exc:
+        print(f"paydesk {args.command}: {exc}", file=sys.stderr)
+        return 2

@@ -16,15 +16,19 @@ import threading
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from paydesk.cli import at_least
+
 if TYPE_CHECKING:  # `paydesk --help` must not set up Django
     from paydesk.amazonpay.reconcile import PassReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="check what is due now, then exit")
-    parser.add_argument("--batch", type=int, default=20, help="payments claimed at a time (default 20)")
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker threads (default 1; always 1 on SQLite)"
+        "--batch", type=at_least(1), default=20, help="payments claimed at a time (default 20)"
+    )
+    parser.add_argument(
+        "--workers", type=at_least(1), default=1, help="worker threads (default 1; always 1 on SQLite)"
     )
     parser.add_argument("--data-dir", help="where SQLite and the generated secret live (default ./var)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar, a summary only")
@@ -89,9 +93,6 @@ def run(args: argparse.Namespace) -> int:
     from paydesk.amazonpay import reconcile
     from paydesk.amazonpay.models import AmazonPaySettings
 
-    if args.batch < 1 or args.workers < 1:
-        print("paydesk reconcile: --batch and --workers must be at least 1", file=sys.stderr)
-        return 2
     if args.once and not AmazonPaySettings.load().is_configured:
         print("paydesk reconcile: Amazon Pay is not configured yet (Settings page)", file=sys.stderr)
         return 1

@@ -18,18 +18,23 @@ import sys
 import threading
 from pathlib import Path
 
+from paydesk.cli import at_least, port
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address for the web app and sandbox (default 127.0.0.1)"
     )
-    parser.add_argument("--port", type=int, default=8000, help="web app port (default 8000)")
-    parser.add_argument("--sandbox-port", type=int, default=8001, help="sandbox port (default 8001)")
+    parser.add_argument("--port", type=port, default=8000, help="web app port (default 8000)")
+    parser.add_argument("--sandbox-port", type=port, default=8001, help="sandbox port (default 8001)")
     parser.add_argument(
         "--data-dir", default="var/demo", help="database and sandbox state (default var/demo)"
     )
     parser.add_argument(
-        "--orders", type=int, default=20, help="orders to seed on first start (default 20; 0 = none)"
+        "--orders",
+        type=at_least(0),
+        default=20,
+        help="about how many orders to seed on first start, at least one of each kind (default 20; 0 = none)",
     )
     parser.add_argument("--user", default="staff", help="the staff user's name (default staff)")
     parser.add_argument("--password", help="the staff user's password (default: a new random one each start)")

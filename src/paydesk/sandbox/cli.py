@@ -19,6 +19,17 @@ if TYPE_CHECKING:  # the real imports stay inside run(), so `paydesk --help` sta
 SECRET_KEY_VARIABLE = "PAYDESK_SANDBOX_SECRET_KEY"  # noqa: S105 - a variable's name, not a secret
 
 
+def _port(text: str) -> int:
+    # The sandbox imports nothing from the rest of Paydesk (other stores use it alone).
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is no port: ports are 0 to 65535")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from paydesk.sandbox.config import (
         DEMO_ACCESS_KEY,
@@ -28,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8001, help="port (default 8001; 0 = any free port)")
+    parser.add_argument("--port", type=_port, default=8001, help="port (default 8001; 0 = any free port)")
     parser.add_argument("--seller-id", default=DEMO_SELLER_ID, help=f"merchant id (default {DEMO_SELLER_ID})")
     parser.add_argument(
         "--access-key", default=DEMO_ACCESS_KEY, help="MWS access key id (default: the demo key)"

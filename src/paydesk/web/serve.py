@@ -17,13 +17,15 @@ import argparse
 import logging
 import signal
 
+from paydesk.cli import at_least, port
+
 log = logging.getLogger("paydesk.serve")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    parser.add_argument("--port", type=port, default=8000, help="port to listen on (default 8000)")
+    parser.add_argument("--threads", type=at_least(1), default=8, help="worker threads (default 8)")
     parser.add_argument("--data-dir", help="where SQLite and the generated secret live (default ./var)")
     parser.add_argument("--no-migrate", action="store_true", help="do not apply database migrations first")
     parser.add_argument(

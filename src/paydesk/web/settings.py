@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 DATA_DIR = Path(os.environ.get("PAYDESK_DATA_DIR") or Path.cwd() / "var").resolve()
 
@@ -101,9 +102,17 @@ TEMPLATES = [
 
 
 def _databases() -> dict:
-    default = dj_database_url.config(
-        default=f"sqlite:///{DATA_DIR / 'paydesk.sqlite3'}", conn_max_age=60, conn_health_checks=True
-    )
+    if not os.environ.get("DATABASE_URL", "").strip():
+        os.environ.pop("DATABASE_URL", None)  # set but empty: the default, not a KeyError
+    try:
+        default = dj_database_url.config(
+            default=f"sqlite:///{DATA_DIR / 'paydesk.sqlite3'}", conn_max_age=60, conn_health_checks=True
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL ({exc}); "
+            "write postgres://user:password@host:5432/name or sqlite:////path/to/file.sqlite3"
+        ) from None
     if default["ENGINE"] == "django.db.backends.sqlite3":
         # SQLite does not make the folder its file goes in (with PAYDESK_SECRET_KEY set, nothing
         # else did, and a fresh machine could not migrate).
