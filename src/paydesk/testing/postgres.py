@@ -14,6 +14,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -94,7 +95,15 @@ def throwaway_postgres(*, database: str = "paydesk") -> Iterator[str]:
         run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "paydesk", database)
         yield url
     except subprocess.CalledProcessError as exc:
-        raise PostgresUnavailable(f"{exc.cmd[0]} failed: {exc.stderr or exc.stdout}") from exc
+        # The command is the last word of runuser's (or su's) argument list; the server's own
+        # log says why it did not start, and it is deleted below.
+        command = next(
+            (Path(part).name for part in exc.cmd if str(part).startswith(str(bin_dir))), exc.cmd[0]
+        )
+        log = root / "server.log"
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-10:]) if log.exists() else ""
+        detail = f"{exc.stderr or exc.stdout}".strip() + (f"\nserver.log:\n{tail}" if tail else "")
+        raise PostgresUnavailable(f"{command} failed: {detail}") from exc
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(
@@ -112,9 +121,21 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
+    # A cancelled CI job or a timeout sends SIGTERM: stop the server and delete its files as on
+    # Ctrl-C, instead of leaving a postgres running with no parent.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with throwaway_postgres() as url:
         print(f"paydesk: throwaway PostgreSQL at {url}", file=sys.stderr, flush=True)
-        return subprocess.run(argv, env={**os.environ, "DATABASE_URL": url}, check=False).returncode
+        child = subprocess.Popen(argv, env={**os.environ, "DATABASE_URL": url})
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+            return 130
 
 
 if __name__ == "__main__":
