@@ -79,3 +79,11 @@ def test_ipn_deliveries_waiting_for_a_retry_are_sent_after_a_restart(tmp_path: P
         time.sleep(0.3)
         assert third.ipn_deliveries() == []  # delivered: nothing is sent again
     assert len(ipn_receiver.messages()) == 2
+
+
+def test_a_state_file_in_a_folder_not_made_yet_is_made(tmp_path: Path):
+    # docs/sandbox.md's `--state var/sandbox.sqlite3`, on a fresh clone with no var/.
+    state_file = tmp_path / "var" / "deeper" / "sandbox.sqlite3"
+    with Sandbox(config(state_file)) as sandbox:
+        assert sandbox.now() is not None
+    assert state_file.exists()
