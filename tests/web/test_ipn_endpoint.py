@@ -266,6 +266,19 @@ def test_the_log_lists_every_request_with_its_raw_message_one_click_away(client,
     assert "{not json" in detail
 
 
+def test_the_raw_message_shown_to_staff_hides_the_link_that_unsubscribes_the_store(
+    client, store, certs, viewer
+):
+    # Anyone who opens an SNS UnsubscribeURL ends the subscription; a viewer need not have it.
+    post(client, body_of(capture_ipn(certs)))
+    row = Notification.objects.get()
+    assert "Action=Unsubscribe" in row.body  # kept as received
+    client.force_login(viewer)
+    detail = client.get(f"/amazonpay/ipn-log/{row.pk}/").content.decode()
+    assert "Action=Unsubscribe" not in detail and "UnsubscribeURL" in detail
+    assert "PaymentCapture" in detail and row.claimed_message_id in detail
+
+
 def _subscription(certs, *, topic=TOPIC):
     server = certs["server"]
     server.files["/sandbox/sns/confirm"] = b"<ConfirmSubscriptionResponse/>"

@@ -55,3 +55,12 @@ def masked_parameters(parameters: Mapping[str, str]) -> dict[str, str]:
 def masked_reply(text: str) -> str:
     """Reply XML safe to log: buyer data and notes replaced by REMOVED."""
     return _ELEMENT.sub(lambda m: f"<{m['tag']}>{MASK}</{m['tag']}>", text)
+
+
+# An SNS message's UnsubscribeURL ends the store's IPN subscription for whoever opens it, no
+# sign-in needed: it is kept in the stored request, never shown on a page.
+_UNSUBSCRIBE_URL = re.compile(r'("UnsubscribeURL"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+
+
+def sns_body_for_display(body: str) -> str:
+    return _UNSUBSCRIBE_URL.sub(r"\g<1>" + MASK + r" (it unsubscribes the store)\g<3>", body)
