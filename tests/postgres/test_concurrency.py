@@ -158,3 +158,35 @@ def test_workers_in_several_processes_share_the_sellers_quota_and_nothing_surfac
     assert report.throttled_surfaced == 0
     assert report.requests >= 16
     assert quota.METER.per_operation("paced")  # every request went through the shared buckets
+
+
+def test_an_ipn_for_a_payment_held_by_another_request_answers_503_instead_of_waiting(
+    transactional_db, store, sandbox
+):
+    """A staff capture holds the payment while it waits for Amazon; an IPN for that payment
+    waits at most a few seconds (SNS gives up on slow answers), then answers 503 so Amazon
+    delivers it again."""
+    import time
+
+    import psycopg
+
+    from paydesk.amazonpay import inbox
+    from paydesk.amazonpay.models import Notification, Verdict
+
+    _order, _, payment = place(sandbox)
+    auth_id = payment.transactions.get(kind="authorization").amazon_id
+    report = services.amazon_client().get_authorization_details(auth_id)
+    row = Notification.objects.create(body="{}", claimed_message_id="m-locked")
+    params = connection.get_connection_params()
+    with psycopg.connect(**params) as holder:
+        holder.execute("SELECT id FROM amazonpay_payment WHERE id = %s FOR UPDATE", [payment.pk])
+        started = time.monotonic()
+        answer = inbox._claim_and_apply(row, "m-locked", report)
+        waited = time.monotonic() - started
+        holder.rollback()
+    assert answer.status == 503 and waited < 60
+    row.refresh_from_db()
+    assert row.verdict == Verdict.RETRY and row.reason == "locked" and row.message_id is None
+    # Delivered again once the payment is free, it is applied.
+    again = Notification.objects.create(body="{}", claimed_message_id="m-locked")
+    assert inbox._claim_and_apply(again, "m-locked", report).status == 200

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, OperationalError, connection
 from django.db import transaction as db
 from django.db.models import Q
 from django.utils import timezone
@@ -226,6 +226,7 @@ def _claim_and_apply(row: Notification, message_id: str, obj) -> Answer:
         row.object_state = obj.status.state[:16]
     try:
         with db.atomic():
+            _limit_lock_wait()
             row.message_id = message_id
             row.verdict = Verdict.ACCEPTED
             if obj is None:
@@ -261,6 +262,18 @@ def _claim_and_apply(row: Notification, message_id: str, obj) -> Answer:
         _unclaim(row)
         return _failed_to_apply(row, exc)
     return Answer(200, row)
+
+
+# How long an IPN waits for a payment another request holds (a staff capture waiting on
+# Amazon) before it answers 503 and lets Amazon deliver it again. SQLite has its own busy
+# timeout (settings); PostgreSQL would wait forever, past SNS's patience.
+LOCK_WAIT_MS = 5000
+
+
+def _limit_lock_wait() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(LOCK_WAIT_MS)}ms'")
 
 
 def _unclaim(row: Notification) -> None:
