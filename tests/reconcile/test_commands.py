@@ -185,3 +185,34 @@ def test_a_reconcile_worker_started_before_the_settings_waits_for_them(transacti
         assert worker.wait(timeout=60) == 0
     finally:
         processes.stop(worker)
+
+
+def test_paydesk_demo_answers_on_the_address_it_was_given(tmp_path):
+    import httpx
+
+    log = tmp_path / "demo.log"
+    port = _free_port()
+    demo = processes.start(
+        [
+            "-m",
+            "paydesk",
+            "demo",
+            "--orders",
+            "0",
+            "--no-reconcile",
+            "--host",
+            "127.0.0.2",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--port",
+            str(port),
+            "--sandbox-port",
+            str(_free_port()),
+        ],
+        log=log,
+    )
+    try:
+        processes.eventually(lambda: "Paydesk demo is running" in log.read_text(), what="the demo", log=log)
+        assert httpx.get(f"http://127.0.0.2:{port}/login/", timeout=10).status_code == 200
+    finally:
+        processes.stop(demo)
