@@ -109,25 +109,8 @@ def test_paydesk_demo_keeps_its_own_database_whatever_database_url_says(transact
     store = AmazonPaySettings.load()
     store.environment, store.seller_id, store.access_key = "live", "A1LIVESELLER01", "AKIALIVEKEY00000001"
     store.save()
-    log = tmp_path / "demo.log"
     demo_dir = tmp_path / "demo"
-    demo = processes.start(
-        [
-            "-m",
-            "paydesk",
-            "demo",
-            "--orders",
-            "0",
-            "--no-reconcile",
-            "--data-dir",
-            str(demo_dir),
-            "--port",
-            str(_free_port()),
-            "--sandbox-port",
-            str(_free_port()),
-        ],
-        log=log,
-    )  # processes.start exports DATABASE_URL: this test's database
+    demo, log, _port = start_demo(tmp_path, "--data-dir", str(demo_dir))  # DATABASE_URL: this test's database
     try:
         processes.eventually(lambda: "Paydesk demo is running" in log.read_text(), what="the demo", log=log)
     finally:
@@ -190,29 +173,18 @@ def test_a_reconcile_worker_started_before_the_settings_waits_for_them(transacti
 def test_paydesk_demo_answers_on_the_address_it_was_given(tmp_path):
     import httpx
 
-    log = tmp_path / "demo.log"
-    port = _free_port()
-    demo = processes.start(
-        [
-            "-m",
-            "paydesk",
-            "demo",
-            "--orders",
-            "0",
-            "--no-reconcile",
-            "--host",
-            "127.0.0.2",
-            "--data-dir",
-            str(tmp_path / "demo"),
-            "--port",
-            str(port),
-            "--sandbox-port",
-            str(_free_port()),
-        ],
-        log=log,
-    )
+    demo, log, port = start_demo(tmp_path, "--host", "127.0.0.2", "--data-dir", str(tmp_path / "demo"))
     try:
         processes.eventually(lambda: "Paydesk demo is running" in log.read_text(), what="the demo", log=log)
         assert httpx.get(f"http://127.0.0.2:{port}/login/", timeout=10).status_code == 200
     finally:
         processes.stop(demo)
+
+
+def start_demo(tmp_path, *args: str):
+    """A `paydesk demo` process with no orders and no reconciler: (process, log, web port)."""
+    log = tmp_path / "demo.log"
+    port = _free_port()
+    command = ["-m", "paydesk", "demo", "--orders", "0", "--no-reconcile", "--port", str(port)]
+    demo = processes.start([*command, "--sandbox-port", str(_free_port()), *args], log=log)
+    return demo, log, port
