@@ -60,8 +60,10 @@ def test_a_captured_order_offers_refund_only():
     assert actions(payment(auth("Closed"), capture("Completed"))) == (Action.REFUND,)
 
 
-def test_a_fully_refunded_order_offers_nothing():
-    assert actions(payment(auth("Closed"), capture(), refund(amount="100.00"))) == ()
+def test_a_fully_refunded_order_still_offers_a_refund_within_amazons_allowance():
+    # Amazon takes refunds up to 15 % (at most 75) above a capture; the form proposes no amount.
+    assert actions(payment(auth("Closed"), capture(), refund(amount="100.00"))) == (Action.REFUND,)
+    assert actions(payment(auth("Closed"), capture(), refund(amount="115.00"))) == ()
 
 
 def test_refresh_shows_when_the_latest_transactions_ipn_did_not_arrive():
@@ -317,16 +319,37 @@ def test_a_refund_plan_refunds_what_is_left_or_says_how_to_use_the_allowance():
         plan_refund(payment(auth("Open")), None, None)
 
 
-def test_what_the_refund_button_does_not_offer_the_rules_refuse():
-    # Once a full refund completed, the order is Refunded and no Refund is offered; the API
-    # used to carry out one more (within Amazon's allowance) all the same.
-    refunded = payment(auth("Closed"), capture(), refund(amount="100.00"))
-    assert Action.REFUND not in actions(refunded)
-    with pytest.raises(ActionRefused, match="refunded"):
-        check_refund(refunded, C1, usd("1.00"))
-    partly = payment(auth("Closed"), capture(), refund(amount="40.00"))
-    assert Action.REFUND in actions(partly)
-    check_refund(partly, C1, usd("1.00"))
+@pytest.mark.parametrize(
+    "transactions",
+    [
+        (auth("Closed"), capture(), refund(amount="40.00")),
+        (auth("Closed"), capture(), refund(amount="100.00")),  # the whole capture given back
+        (auth("Closed"), capture(), refund(amount="115.00")),  # and Amazon's allowance too
+        # A split shipment: the first capture refunded with its allowance (115 of 110 captured,
+        # so the order counts as Refunded), the second not touched yet.
+        (
+            auth("Closed", "100.00", n=1),
+            auth("Closed", "10.00", n=2),
+            capture(amount="100.00", n=1, auth_n=1),
+            capture(amount="10.00", n=2, auth_n=2),
+            refund("Completed", "100.00", n=1, capture_n=1),
+            refund("Completed", "15.00", n=2, capture_n=1),
+        ),
+    ],
+)
+def test_refund_is_offered_exactly_when_the_rules_allow_one(transactions):
+    p = payment(*transactions, total="110.00")
+    offered = Action.REFUND in actions(p)
+    allowed = []
+    for c in p.captures:
+        try:
+            check_refund(p, c.amazon_id, usd("0.01"))
+            allowed.append(c.amazon_id)
+        except ActionRefused:
+            pass
+    assert offered == bool(allowed)
+    if len(p.captures) == 2:
+        assert allowed == [f"{ORO}-C000002"]  # the untouched capture stays refundable
 
 
 def test_an_expired_authorization_is_not_money_the_merchant_can_collect():

@@ -21,7 +21,6 @@ from paydesk.payments import limits
 from paydesk.payments.money import Money, total
 from paydesk.payments.payment import IN_FLIGHT, MOVED_NOTHING, Payment, PaymentMode, Transaction
 from paydesk.payments.states import CLOSED, COMPLETED, DECLINED, DRAFT, FAILED, OPEN, SUSPENDED, UNKNOWN, Kind
-from paydesk.payments.status import OrderStatus, order_status
 
 
 class Action(enum.StrEnum):
@@ -61,15 +60,6 @@ ACTION_ORDER = (
     Action.REAUTHORIZE,
     Action.CLOSE,
     Action.CANCEL,
-)
-
-_REFUNDABLE_STATUSES = frozenset(
-    {
-        OrderStatus.PROCESSED,
-        OrderStatus.COMPLETED,
-        OrderStatus.PARTIALLY_CAPTURED,
-        OrderStatus.PARTIALLY_REFUNDED,
-    }
 )
 
 
@@ -242,7 +232,9 @@ def available_actions(
     if not awaiting_sync:
         if payment.mode == PaymentMode.AUTHORIZE_THEN_CAPTURE and capturable_authorizations(payment, now=now):
             actions |= {Action.CAPTURE, Action.VOID}
-        if order_status(payment) in _REFUNDABLE_STATUSES and refundable_captures(payment):
+        # Amazon's rule for each capture, the same one check_refund applies: a fully refunded
+        # order still offers a refund within Amazon's allowance (the form then proposes none).
+        if refundable_captures(payment):
             actions.add(Action.REFUND)
         if _may_authorize(payment, now=now):
             lost = lost_authorization(payment, now=now)
@@ -446,14 +438,6 @@ def check_void(payment: Payment, authorization_id: str) -> None:
 
 def check_refund(payment: Payment, capture_id: str, amount: Money) -> None:
     _check_not_awaiting_sync(payment)
-    status = order_status(payment)
-    if status not in _REFUNDABLE_STATUSES:
-        # The same rule as the Refund button: the API must not do what the page does not offer
-        # (a refund on top of a completed full refund, within Amazon's allowance).
-        raise ActionRefused(
-            f"The order is {status.label.lower()}: refunds are made while it is processed, completed, "
-            "partially captured or partially refunded."
-        )
     capture = _find(payment, capture_id, Kind.CAPTURE)
     _check_amount(payment, amount, "refunds", limits.MAX_REFUND_AMOUNT)
     if capture.state != COMPLETED:
