@@ -318,22 +318,3 @@ def test_closing_a_source_closes_only_a_client_it_created():
     own = HttpsCertificateSource()
     own.close()
     assert own._client.is_closed
-
-
-def test_after_a_few_failed_downloads_in_a_minute_unknown_urls_are_not_fetched():
-    """Forged requests can name any made-up certificate on Amazon's host, and the certificate
-    is fetched before the signature can be checked: each would be one more download."""
-    sns = FakeSns(
-        lambda request: httpx.Response(200 if request.url.path == "/good.pem" else 404, content=PEM)
-    )
-    clock = [1000.0]
-    source = sns.source(clock=lambda: clock[0])
-    good = "https://sns.us-east-1.amazonaws.com/good.pem"
-    source.certificate(good)
-    for n in range(20):
-        unavailable(source, f"https://sns.us-east-1.amazonaws.com/forged-{n}.pem")
-    assert len(sns.requests) == 1 + 5  # the good one, then five failures; the rest refused unfetched
-    assert source.certificate(good).public_key is not None  # the cached certificate still serves
-    clock[0] += 61
-    unavailable(source, "https://sns.us-east-1.amazonaws.com/forged-later.pem")
-    assert len(sns.requests) == 1 + 6  # a minute on, one more is fetched

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -108,12 +108,6 @@ class StaticCertificateSource:
         return self._certificate
 
 
-# At most this many failed certificate downloads per window and process (genuine rotations
-# are rare; a flood of forged SigningCertURLs is not).
-FAILURES_PER_WINDOW = 5
-FAILURE_WINDOW_SECONDS = 60.0
-
-
 class HttpsCertificateSource:
     """Fetches signing certificates with httpx and keeps the parsed result in a bounded, thread-safe
     LRU cache with a time-to-live.
@@ -148,7 +142,6 @@ class HttpsCertificateSource:
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[float, SigningCertificate]] = OrderedDict()
-        self._failures: deque[float] = deque()  # when recent downloads failed
 
     @classmethod
     def for_policy(cls, policy: _HasPlainHttpPrefixes, **kwargs: Any) -> HttpsCertificateSource:
@@ -167,25 +160,9 @@ class HttpsCertificateSource:
             if cached is not None and cached[0] > now:
                 self._cache.move_to_end(url)
                 return cached[1]
-            # The certificate is fetched before the signature can be checked, so anyone can make
-            # this process download a made-up URL on Amazon's host with each request. After a few
-            # failures in a minute, unknown URLs are refused (503: Amazon delivers genuine
-            # notifications again later) instead of fetched; cached certificates still serve.
-            while self._failures and self._failures[0] <= now - FAILURE_WINDOW_SECONDS:
-                self._failures.popleft()
-            if len(self._failures) >= FAILURES_PER_WINDOW:
-                raise CertificateUnavailable(
-                    f"{len(self._failures)} certificate downloads failed within a minute; "
-                    "not fetching another one yet."
-                )
         # Fetched outside the lock: a slow certificate host must not stall verifications that hit
         # the cache. Two threads may fetch the same URL at once; both get the same certificate.
-        try:
-            certificate = SigningCertificate.from_pem(self._fetch(url))
-        except CertificateUnavailable:
-            with self._lock:
-                self._failures.append(self._clock())
-            raise
+        certificate = SigningCertificate.from_pem(self._fetch(url))
         with self._lock:
             self._cache[url] = (now + self._ttl_seconds, certificate)
             self._cache.move_to_end(url)
