@@ -318,3 +318,15 @@ def test_closing_a_source_closes_only_a_client_it_created():
     own = HttpsCertificateSource()
     own.close()
     assert own._client.is_closed
+
+
+def test_failed_downloads_of_forged_urls_never_keep_a_genuine_new_certificate_out():
+    # Forged requests can name made-up certificates on Amazon's host; a limit on failures per
+    # minute let a few of them a minute refuse every genuine IPN whose certificate was not
+    # cached yet (after a restart, an expiry, a rotation).
+    genuine = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-rotated.pem"
+    sns = FakeSns(lambda request: httpx.Response(200 if str(request.url) == genuine else 404, content=PEM))
+    source = sns.source()
+    for n in range(20):
+        unavailable(source, f"https://sns.us-east-1.amazonaws.com/forged-{n}.pem")
+    assert source.certificate(genuine) is not None
