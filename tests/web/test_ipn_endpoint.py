@@ -270,12 +270,16 @@ def test_the_raw_message_shown_to_staff_hides_the_link_that_unsubscribes_the_sto
     client, store, certs, viewer
 ):
     # Anyone who opens an SNS UnsubscribeURL ends the subscription; a viewer need not have it.
-    post(client, body_of(capture_ipn(certs)))
+    arn = f"{TOPIC}:0b3c9f1e-4d6a-4f3e-9b1a-2c5d7e8f9a0b"
+    client.post(
+        URL, data=body_of(capture_ipn(certs)), content_type="text/plain", HTTP_X_AMZ_SNS_SUBSCRIPTION_ARN=arn
+    )
     row = Notification.objects.get()
-    assert "Action=Unsubscribe" in row.body  # kept as received
+    assert "Action=Unsubscribe" in row.body and row.headers["x-amz-sns-subscription-arn"] == arn  # kept
     client.force_login(viewer)
     detail = client.get(f"/amazonpay/ipn-log/{row.pk}/").content.decode()
     assert "Action=Unsubscribe" not in detail and "UnsubscribeURL" in detail
+    assert arn not in detail and "x-amz-sns-subscription-arn" in detail  # what the link is made of
     assert "PaymentCapture" in detail and row.claimed_message_id in detail
 
 

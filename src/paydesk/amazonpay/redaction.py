@@ -58,9 +58,26 @@ def masked_reply(text: str) -> str:
 
 
 # An SNS message's UnsubscribeURL ends the store's IPN subscription for whoever opens it, no
-# sign-in needed: it is kept in the stored request, never shown on a page.
+# sign-in needed: it (and the subscription ARN it is made of) is kept in the stored request,
+# never shown on a page.
 _UNSUBSCRIBE_URL = re.compile(r'("UnsubscribeURL"\s*:\s*")((?:[^"\\]|\\.)*)(")')
 
 
 def sns_body_for_display(body: str) -> str:
     return _UNSUBSCRIBE_URL.sub(r"\g<1>" + MASK + r" (it unsubscribes the store)\g<3>", body)
+
+
+# The subscription's ARN is all an unsubscribe link needs besides SNS's address.
+_SUBSCRIPTION_HEADER = "x-amz-sns-subscription-arn"
+
+
+def sns_headers_for_display(headers: dict[str, str]) -> list[tuple[str, str]]:
+    return [
+        (
+            name,
+            f"{MASK} (with it anyone can unsubscribe the store)"
+            if name.lower() == _SUBSCRIPTION_HEADER
+            else value,
+        )
+        for name, value in headers.items()
+    ]

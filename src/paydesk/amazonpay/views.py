@@ -23,7 +23,7 @@ from paydesk.amazonpay.models import (
     Source,
     Verdict,
 )
-from paydesk.amazonpay.redaction import sns_body_for_display
+from paydesk.amazonpay.redaction import sns_body_for_display, sns_headers_for_display
 from paydesk.orders.models import OPERATE_ORDERS, VIEW_ORDERS, Order
 from paydesk.payments.actions import Action
 from paydesk.payments.money import Money, MoneyError, minor_unit_exponent
@@ -239,5 +239,5 @@ def ipn_log(request):
 @permission_required(VIEW_ORDERS, raise_exception=True)
 def ipn_detail(request, pk: int):
     row = get_object_or_404(Notification.objects.select_related("payment__order", "duplicate_of"), pk=pk)
-    body = sns_body_for_display(row.body)
-    return render(request, "amazonpay/ipn_detail.html", {"section": "ipn", "row": row, "body": body})
+    shown = {"body": sns_body_for_display(row.body), "headers": sns_headers_for_display(row.headers)}
+    return render(request, "amazonpay/ipn_detail.html", {"section": "ipn", "row": row, **shown})
