@@ -78,7 +78,7 @@ def running_desk(tmp_path_factory):
     demo = [
         sys.executable, "-m", "paydesk", "demo",
         "--orders", "9",
-        "--data-dir", str(data),
+        "--data-dir", str(data / "demo"),  # a folder the demo makes: it runs only in its own
         "--port", str(port),
         "--sandbox-port", str(sandbox_port),
         "--user", "staff",

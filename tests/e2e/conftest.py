@@ -61,7 +61,7 @@ def desk(tmp_path_factory) -> Desk:
                 "--orders",
                 "0",
                 "--data-dir",
-                str(data),
+                str(data / "demo"),  # a folder of its own: the demo runs only in one it made
                 "--port",
                 str(port),
                 "--sandbox-port",

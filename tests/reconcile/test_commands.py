@@ -133,8 +133,11 @@ def test_paydesk_demo_reset_deletes_only_a_directory_the_demo_made(tmp_path):
     status = processes.run(
         ["-m", "paydesk", "demo", "--reset", "--data-dir", str(store_dir)], log=log, timeout=60
     )
-    assert status == 2 and "nothing was deleted" in log.read_text()
+    assert status == 2 and "nothing was changed" in log.read_text()
     assert (store_dir / "paydesk.sqlite3").read_text() == "the store's real database"
+    # Nor does it run there (and mark the folder as its own for a later --reset).
+    assert processes.run(["-m", "paydesk", "demo", "--data-dir", str(store_dir)], log=log, timeout=60) == 2
+    assert sorted(f.name for f in store_dir.iterdir()) == ["paydesk.sqlite3"]
 
 
 def test_paydesk_serve_stops_cleanly_on_sigterm(transactional_db, tmp_path):

@@ -65,22 +65,26 @@ def _staff_user(name: str, password: str):
     return user
 
 
-# Written into every demo data directory: --reset deletes only a directory that has it, so a
-# mistyped --data-dir can never take a store's real database with it.
+# Written into every demo data directory. The demo runs (and --reset deletes) only in a new or
+# empty directory or one it made - marked, or holding its sandbox's state from before the
+# marker existed - so a mistyped --data-dir can never take a store's files with it.
 MARKER = ".paydesk-demo"
+
+
+def _made_by_the_demo(folder: Path) -> bool:
+    return (folder / MARKER).exists() or (folder / "sandbox.sqlite3").exists()
 
 
 def run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
-    if args.reset and data_dir.exists() and any(data_dir.iterdir()):
-        if not (data_dir / MARKER).exists():
-            print(
-                f"paydesk demo: --reset deletes only a directory the demo made, and {data_dir} "
-                f"has no {MARKER} in it; nothing was deleted. Choose another --data-dir, or delete "
-                "it yourself if it is the demo's.",
-                file=sys.stderr,
-            )
-            return 2
+    if data_dir.exists() and any(data_dir.iterdir()) and not _made_by_the_demo(data_dir):
+        print(
+            f"paydesk demo: {data_dir} holds files the demo did not make; nothing was changed. "
+            "Give --data-dir a new or empty directory.",
+            file=sys.stderr,
+        )
+        return 2
+    if args.reset and data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / MARKER).touch()

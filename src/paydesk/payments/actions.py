@@ -78,13 +78,25 @@ def authorized(payment: Payment, *, now: datetime) -> Money:
 
 
 def refundable_captures(payment: Payment) -> tuple[Transaction, ...]:
+    """The captures a refund may be made on: the Refund button and check_refund's one rule."""
     return tuple(
         c
         for c in payment.captures
         if c.state == COMPLETED
         and len(payment.refunds_of(c)) < limits.REFUNDS_PER_CAPTURE
         and refund_room(payment, c).is_positive
+        and not refunded_in_full(payment, c)
     )
+
+
+def refunded_in_full(payment: Payment, capture: Transaction) -> bool:
+    """Completed refunds gave the whole capture back. Amazon would take its allowance on top,
+    but like X-Cart's desk Paydesk offers nothing more on such a capture (the order reads
+    Refunded); while those refunds are pending the allowance may still be refunded, with an
+    amount the merchant types. Per capture: one capture refunded with its allowance must not
+    close another of the same order."""
+    given_back = [r.amount for r in payment.refunds_of(capture) if r.state == COMPLETED]
+    return total(given_back, payment.currency) >= capture.amount
 
 
 def refund_room(payment: Payment, capture: Transaction) -> Money:
@@ -232,8 +244,7 @@ def available_actions(
     if not awaiting_sync:
         if payment.mode == PaymentMode.AUTHORIZE_THEN_CAPTURE and capturable_authorizations(payment, now=now):
             actions |= {Action.CAPTURE, Action.VOID}
-        # Amazon's rule for each capture, the same one check_refund applies: a fully refunded
-        # order still offers a refund within Amazon's allowance (the form then proposes none).
+        # Per capture, the same rule check_refund applies (see refundable_captures).
         if refundable_captures(payment):
             actions.add(Action.REFUND)
         if _may_authorize(payment, now=now):
@@ -443,6 +454,10 @@ def check_refund(payment: Payment, capture_id: str, amount: Money) -> None:
     if capture.state != COMPLETED:
         raise ActionRefused(
             f"Capture {capture_id} is {capture.state.lower()}; only a completed capture can be refunded."
+        )
+    if refunded_in_full(payment, capture):
+        raise ActionRefused(
+            f"Capture {capture_id} has been refunded in full; nothing more is refunded on it."
         )
     count = len(payment.refunds_of(capture))
     if count >= limits.REFUNDS_PER_CAPTURE:
