@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except OSError as exc:
-        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):  # only a bind says these
             raise
         # A busy port or an address this machine does not have: one line, not a traceback.
         print(f"paydesk {args.command}: cannot listen there: {exc.strerror}", file=sys.stderr)

@@ -59,3 +59,20 @@ def test_processes_starting_together_share_one_generated_secret(tmp_path):
         assert len(keys) == 1 and "" not in keys
         assert (data / "secret_key").read_text().strip() in keys
         assert sorted(p.name for p in data.iterdir()) == ["secret_key"]  # no drafts left behind
+
+
+def test_the_secret_is_generated_on_a_filesystem_without_hard_links(tmp_path, monkeypatch):
+    import errno
+
+    from paydesk.web import settings
+
+    def no_hard_links(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted")  # vfat, some FUSE and SMB mounts
+
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path / "data")
+    monkeypatch.delenv("PAYDESK_SECRET_KEY", raising=False)
+    monkeypatch.setattr(settings.os, "link", no_hard_links)
+    key = settings._secret_key()
+    assert len(key) > 40 and (tmp_path / "data" / "secret_key").read_text().strip() == key
+    assert settings._secret_key() == key  # read back, not made again
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["secret_key"]

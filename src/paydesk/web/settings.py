@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -44,9 +45,23 @@ def _secret_key() -> str:
             os.link(draft, path)
         except FileExistsError:
             pass  # another process was first: its key is the key
+        except OSError:  # no hard links here (vfat, some FUSE and SMB mounts): create in place
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(draft.read_text())
         finally:
             draft.unlink()
-    return path.read_text().strip()
+    # Created in place, the file can be read a moment before its key is in it.
+    for _ in range(100):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise ImproperlyConfigured(f"{path} is empty: delete it, or set PAYDESK_SECRET_KEY")
 
 
 SECRET_KEY = _secret_key()
