@@ -17,7 +17,13 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def behind_proxy(settings):
+def behind_proxy(settings, monkeypatch):
+    # Waitress's worker threads keep their database connections for CONN_MAX_AGE (60 s on
+    # PostgreSQL), past the test, and the test database could not be dropped at the end: close
+    # each at the end of its request.
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     # What settings.py sets for PAYDESK_BEHIND_TLS_PROXY=1 (read once per process).
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
