@@ -32,6 +32,7 @@ def paydesk(*args: str, tmp_path, **env: str) -> subprocess.CompletedProcess:
         (["demo", "--sandbox-port", "-1"], "ports are 0 to 65535"),
         (["reconcile", "--workers", "0"], "at least 1"),
         (["demo", "--orders", "-5"], "at least 0"),
+        (["demo", "--port", "0"], "0 would leave IPNs no address"),
         (["sandbox", "--port", "eighty"], "not a whole number"),
     ],
 )

@@ -76,6 +76,12 @@ def _made_by_the_demo(folder: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.port == 0:
+        # The sandbox is told the web app's address to send IPNs to before the app listens.
+        print(
+            "paydesk demo: give the web app a port (--port); 0 would leave IPNs no address", file=sys.stderr
+        )
+        return 2
     data_dir = Path(args.data_dir).resolve()
     if data_dir.exists() and any(data_dir.iterdir()) and not _made_by_the_demo(data_dir):
         print(
