@@ -106,7 +106,7 @@ def running_desk(tmp_path_factory):
                 "--name",
                 "schemathesis",
             ],
-            env={**env, "PAYDESK_DATA_DIR": str(data)},
+            env={**env, "PAYDESK_DATA_DIR": str(data / "demo")},
             capture_output=True,
             text=True,
             timeout=120,
