@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except OSError as exc:
-        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):  # only a bind says these
+        # A bind's errors name no file (a busy port, an address not here, a port below 1024
+        # without the privilege); a data file's permission error does, and is raised as it is.
+        if exc.filename is not None or exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise
         # A busy port or an address this machine does not have: one line, not a traceback.
         print(f"paydesk {args.command}: cannot listen there: {exc.strerror}", file=sys.stderr)

@@ -164,6 +164,20 @@ def test_an_order_offers_the_actions_the_order_page_offers_with_their_targets(ap
     assert actions["refresh"]["label"] == "Refresh status"
 
 
+def test_a_capture_whose_refunds_are_all_on_their_way_back_proposes_no_amount(api):
+    # Only Amazon's allowance is left to refund there: the API proposes nothing (0.00 was
+    # proposed, and refused when sent), as the order page's form does.
+    _, payment = make_order("1001", status="processed")
+    auth = f"{ORO}-A000001"
+    add_txn(
+        payment, "authorization", "Closed", auth, "1001-a1", notified=True, reason_code="MaxCapturesProcessed"
+    )
+    add_txn(payment, "capture", "Completed", f"{ORO}-C000001", "1001-c1", parent=auth, notified=True)
+    add_txn(payment, "refund", "Pending", f"{ORO}-R000001", "1001-r1", parent=f"{ORO}-C000001", notified=True)
+    actions = {a["name"]: a for a in api.get("/orders/1001").json()["available_actions"]}
+    assert actions["refund"]["targets"] == [{"amazon_id": f"{ORO}-C000001", "amount": None}]
+
+
 def test_an_authorized_order_offers_capture_and_void_of_its_open_authorization(api):
     _, payment = make_order("1001", status="authorized")
     add_txn(payment, "authorization", "Open", f"{ORO}-A000001", "1001-a1", notified=True)

@@ -191,3 +191,45 @@ def start_demo(tmp_path, *args: str):
     command = ["-m", "paydesk", "demo", "--orders", "0", "--no-reconcile", "--port", str(port)]
     demo = processes.start([*command, "--sandbox-port", str(_free_port()), *args], log=log)
     return demo, log, port
+
+
+def _folder(tmp_path, name, *, seller=None, extra=()):
+    import sqlite3
+
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "sandbox.sqlite3").write_text("")
+    (folder / "secret_key").write_text("k")
+    if seller is not None:
+        with sqlite3.connect(folder / "paydesk.sqlite3") as db:
+            db.execute("CREATE TABLE amazonpay_amazonpaysettings (id INTEGER PRIMARY KEY, seller_id TEXT)")
+            db.execute("INSERT INTO amazonpay_amazonpaysettings VALUES (1, ?)", [seller])
+    for file in extra:
+        (folder / file).write_text("x")
+    return folder
+
+
+def test_only_a_folder_the_demo_made_counts_as_the_demos(tmp_path):
+    from paydesk.demo.cli import _made_by_the_demo
+    from paydesk.sandbox import DEMO_SELLER_ID
+
+    # A demo folder from before the marker: the demo's files and the demo seller.
+    assert _made_by_the_demo(_folder(tmp_path, "old-demo", seller=DEMO_SELLER_ID))
+    # A store's data folder that also keeps a sandbox state file (docs/sandbox.md's --state).
+    assert not _made_by_the_demo(_folder(tmp_path, "store", seller="A1STORESELLER01"))
+    assert not _made_by_the_demo(
+        _folder(tmp_path, "store-with-more", seller=DEMO_SELLER_ID, extra=["orders.csv"])
+    )
+    unreadable = _folder(tmp_path, "unreadable")
+    (unreadable / "paydesk.sqlite3").write_text("THE STORE'S ORDERS")
+    assert not _made_by_the_demo(unreadable)
+
+
+def test_paydesk_demo_reset_leaves_a_store_folder_with_a_sandbox_state_file_alone(tmp_path):
+    store = _folder(tmp_path, "var", seller="A1STORESELLER01")
+    log = tmp_path / "demo.log"
+    assert (
+        processes.run(["-m", "paydesk", "demo", "--reset", "--data-dir", str(store)], log=log, timeout=60)
+        == 2
+    )
+    assert (store / "paydesk.sqlite3").exists() and (store / "secret_key").read_text() == "k"

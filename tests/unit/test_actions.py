@@ -358,3 +358,31 @@ def test_an_expired_authorization_is_not_money_the_merchant_can_collect():
     assert authorized(expired, now=NOW) == usd("0.00")
     assert Action.REAUTHORIZE in available_actions(expired, now=NOW)
     assert authorized(payment(auth("Open")), now=NOW) == usd("100.00")
+
+
+def _split(*refunds):
+    return payment(
+        auth("Closed", "100.00", n=1),
+        auth("Closed", "100.00", n=2),
+        capture(amount="100.00", n=1, auth_n=1),
+        capture(amount="100.00", n=2, auth_n=2),
+        *refunds,
+        total="200.00",
+    )
+
+
+def test_a_refund_not_linked_to_its_capture_yet_closes_no_other_capture():
+    # Made in Seller Central and heard of by IPN without its capture: it counts against every
+    # capture's limit until linked, but it did not give every capture back.
+    unlinked = replace(refund("Completed", "100.00", n=1, capture_n=1), parent_id=None)
+    p = _split(unlinked)
+    check_refund(p, f"{ORO}-C000002", usd("10.00"))
+    assert Action.REFUND in actions(p)
+
+
+def test_a_refund_without_an_amount_takes_the_first_capture_with_something_left():
+    from paydesk.payments.actions import plan_refund
+
+    p = _split(refund("Pending", "100.00", n=1, capture_n=1))  # the first is on its way back
+    chosen, amount = plan_refund(p, None, None)
+    assert chosen.amazon_id == f"{ORO}-C000002" and amount == usd("100.00")

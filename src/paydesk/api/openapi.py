@@ -125,9 +125,11 @@ _AVAILABLE_ACTION = _object(
         "label": STRING,
         "targets": {
             "type": "array",
-            "items": _object({"amazon_id": AMAZON_ID, "amount": _ref("Money")}),
+            "items": _object({"amazon_id": AMAZON_ID, "amount": _nullable(_ref("Money"))}),
             "description": "What capture and void (open authorizations) or refund (completed captures, "
-            "with what is left to refund) can act on; the first is the default `target`.",
+            "with what is left to refund: null when all of it is refunded or on its way back, and only "
+            "Amazon's allowance can be refunded, with an amount sent) can act on; the first is the "
+            "default `target` (for a refund without an amount, the first with something left).",
         },
         "amount": {
             **_nullable(_ref("Money")),

@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -66,13 +68,35 @@ def _staff_user(name: str, password: str):
 
 
 # Written into every demo data directory. The demo runs (and --reset deletes) only in a new or
-# empty directory or one it made - marked, or holding its sandbox's state from before the
-# marker existed - so a mistyped --data-dir can never take a store's files with it.
+# empty directory or one it made, so a mistyped --data-dir can never take a store's files with
+# it. A demo folder from before the marker existed is recognised by what it holds: the demo's
+# files only, and a database whose Seller ID is the sandbox's demo seller (a store's data folder
+# may hold a sandbox state file too: docs/sandbox.md's `paydesk sandbox --state`).
 MARKER = ".paydesk-demo"
+_DEMO_FILES = ("paydesk.sqlite3", "sandbox.sqlite3", "secret_key")
 
 
 def _made_by_the_demo(folder: Path) -> bool:
-    return (folder / MARKER).exists() or (folder / "sandbox.sqlite3").exists()
+    if (folder / MARKER).exists():
+        return True
+    names = [f.name for f in folder.iterdir()]
+    if not (folder / "sandbox.sqlite3").exists() or not all(n.startswith(_DEMO_FILES) for n in names):
+        return False
+    from paydesk.sandbox import DEMO_SELLER_ID
+
+    return _seller_of(folder / "paydesk.sqlite3") in (None, DEMO_SELLER_ID)
+
+
+def _seller_of(database: Path) -> str | None:
+    """The Seller ID saved in a Paydesk SQLite database, read only; None when there is none."""
+    if not database.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT seller_id FROM amazonpay_amazonpaysettings WHERE id = 1").fetchone()
+    except sqlite3.Error:
+        return "(unreadable)"
+    return row[0] if row else None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -95,7 +95,11 @@ def refunded_in_full(payment: Payment, capture: Transaction) -> bool:
     Refunded); while those refunds are pending the allowance may still be refunded, with an
     amount the merchant types. Per capture: one capture refunded with its allowance must not
     close another of the same order."""
-    given_back = [r.amount for r in payment.refunds_of(capture) if r.state == COMPLETED]
+    # Only refunds known to be this capture's: one not linked yet counts against every
+    # capture's limits (refund_room), but it gave back one capture, not each of them.
+    given_back = [
+        r.amount for r in payment.refunds if r.state == COMPLETED and r.parent_id == capture.amazon_id
+    ]
     return total(given_back, payment.currency) >= capture.amount
 
 
@@ -415,11 +419,15 @@ def plan_refund(payment: Payment, capture_id: str | None, amount: Money | None) 
     """Which capture a Refund returns money from and how much: the one asked for, else the first
     refundable one (else the latest, so the refusal names the rule that stops it); what is left
     of it unless `amount` says otherwise. Raises `ActionRefused`."""
+    refundable = refundable_captures(payment)
+    if amount is None:
+        # Without an amount the default is what is left of a capture: the first that has any.
+        refundable = tuple(c for c in refundable if left_to_refund(payment, c).is_positive) or refundable
     capture = _target(
         payment,
         capture_id,
         "capture",
-        eligible=refundable_captures(payment),
+        eligible=refundable,
         known=payment.captures,
         none="This order has no completed capture to refund.",
     )

@@ -69,7 +69,7 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        if str(path) != ":memory:":  # --state var/sandbox.sqlite3 on a fresh clone: no var/ yet
+        if str(path) != ":memory:":  # --state var/sandbox/state.sqlite3 on a fresh clone
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
