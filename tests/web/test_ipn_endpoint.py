@@ -306,6 +306,17 @@ def _subscription(certs, *, topic=TOPIC):
     return {**message, "Signature": base64.b64encode(signature).decode()}
 
 
+def test_a_stored_subscription_confirmation_shows_no_token_or_subscribe_url(client, store, certs, viewer):
+    # With them anyone could confirm the subscription, and its answer names the subscription.
+    post(client, body_of(_subscription(certs)))
+    row = Notification.objects.get()
+    assert "2336412f37fb" in row.body  # kept as received
+    client.force_login(viewer)
+    detail = client.get(f"/amazonpay/ipn-log/{row.pk}/").content.decode()
+    assert "2336412f37fb" not in detail and "/sandbox/sns/confirm" not in detail
+    assert "SubscriptionConfirmation" in detail
+
+
 def test_a_subscription_is_confirmed_only_for_the_configured_topic_after_verification(client, store, certs):
     server = certs["server"]
     server.visited.clear()

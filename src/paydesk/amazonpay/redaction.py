@@ -61,10 +61,14 @@ def masked_reply(text: str) -> str:
 # sign-in needed: it (and the subscription ARN it is made of) is kept in the stored request,
 # never shown on a page.
 _UNSUBSCRIBE_URL = re.compile(r'("UnsubscribeURL"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+# A subscription confirmation's SubscribeURL and Token confirm it for whoever uses them, and
+# the confirmation's answer names the subscription (and so its unsubscribe link).
+_SUBSCRIBE_SECRETS = re.compile(r'("(?:SubscribeURL|Token)"\s*:\s*")((?:[^"\\]|\\.)*)(")')
 
 
 def sns_body_for_display(body: str) -> str:
-    return _UNSUBSCRIBE_URL.sub(r"\g<1>" + MASK + r" (it unsubscribes the store)\g<3>", body)
+    shown = _UNSUBSCRIBE_URL.sub(r"\g<1>" + MASK + r" (it unsubscribes the store)\g<3>", body)
+    return _SUBSCRIBE_SECRETS.sub(r"\g<1>" + MASK + r"\g<3>", shown)
 
 
 # The subscription's ARN is all an unsubscribe link needs besides SNS's address.
