@@ -8,15 +8,19 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("amazonpay", "0001_initial")]
-AFTER = [("amazonpay", "0002_reconciler_schedule_and_quota_buckets")]
-
 
 @pytest.fixture
-def before_the_reconciler(transactional_db):
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    yield executor.loader.project_state(BEFORE).apps
+def schema(transactional_db):
+    """`schema(name)` migrates the database to amazonpay's migration `name` and returns the
+    models as they were then; the latest schema is restored at the end."""
+
+    def at(name: str):
+        target = [("amazonpay", name)]
+        executor = MigrationExecutor(connection)
+        executor.migrate(target)
+        return executor.loader.project_state(target).apps
+
+    yield at
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
 
@@ -48,15 +52,13 @@ def _payment(apps, number: str, *states: str):
     return payment.pk
 
 
-def test_payments_with_anything_unsettled_are_checked_once_after_the_migration(before_the_reconciler):
-    apps = before_the_reconciler
+def test_payments_with_anything_unsettled_are_checked_once_after_the_migration(schema):
+    apps = schema("0001_initial")
     unsettled = [_payment(apps, "1001", "Open"), _payment(apps, "1002", "Declined", "Pending")]
     unknown = _payment(apps, "1003", "Unknown")
     settled = _payment(apps, "1004", "Closed")
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(AFTER)
-    Payment = executor.loader.project_state(AFTER).apps.get_model("amazonpay", "Payment")
+    Payment = schema("0002_reconciler_schedule_and_quota_buckets").get_model("amazonpay", "Payment")
 
     due = set(Payment.objects.filter(next_check_at__isnull=False).values_list("pk", flat=True))
     assert due == {*unsettled, unknown}
@@ -64,12 +66,8 @@ def test_payments_with_anything_unsettled_are_checked_once_after_the_migration(b
     assert Payment.objects.get(pk=settled).next_check_at is None
 
 
-def test_payments_with_captures_or_refunds_an_ipn_left_unlinked_are_checked_after_0004(transactional_db):
-    before = [("amazonpay", "0003_attention_indexes")]
-    after = [("amazonpay", "0004_check_reason_unlinked")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    apps = executor.loader.project_state(before).apps
+def test_payments_with_captures_or_refunds_an_ipn_left_unlinked_are_checked_after_0004(schema):
+    apps = schema("0003_attention_indexes")
     unlinked, linked = _payment(apps, "2001", "Closed"), _payment(apps, "2002", "Closed")
     Transaction = apps.get_model("amazonpay", "Transaction")
     for pk, parent in ((unlinked, ""), (linked, "S01-0000000-0002002-A000001")):
@@ -82,24 +80,14 @@ def test_payments_with_captures_or_refunds_an_ipn_left_unlinked_are_checked_afte
             state="Completed",
             parent_amazon_id=parent,
         )
-    try:
-        executor = MigrationExecutor(connection)
-        executor.migrate(after)
-        Payment = executor.loader.project_state(after).apps.get_model("amazonpay", "Payment")
-        assert Payment.objects.get(pk=unlinked).check_reason == "unlinked"
-        assert Payment.objects.get(pk=unlinked).next_check_at is not None
-        assert Payment.objects.get(pk=linked).next_check_at is None
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    Payment = schema("0004_check_reason_unlinked").get_model("amazonpay", "Payment")
+    assert Payment.objects.get(pk=unlinked).check_reason == "unlinked"
+    assert Payment.objects.get(pk=unlinked).next_check_at is not None
+    assert Payment.objects.get(pk=linked).next_check_at is None
 
 
-def test_payments_with_a_capture_amazon_made_but_never_read_are_checked_after_0006(transactional_db):
-    before = [("amazonpay", "0005_reconciler_lease")]
-    after = [("amazonpay", "0006_check_reason_capture_not_held")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    apps = executor.loader.project_state(before).apps
+def test_payments_with_a_capture_amazon_made_but_never_read_are_checked_after_0006(schema):
+    apps = schema("0005_reconciler_lease")
     Transaction = apps.get_model("amazonpay", "Transaction")
     missing, held = _payment(apps, "3001"), _payment(apps, "3002")
     for pk in (missing, held):
@@ -126,15 +114,9 @@ def test_payments_with_a_capture_amazon_made_but_never_read_are_checked_after_00
     )
     never = _payment(apps, "3003", "Failed")
     apps.get_model("amazonpay", "Payment").objects.filter(pk=never).update(order_reference_state="Open")
-    try:
-        executor = MigrationExecutor(connection)
-        executor.migrate(after)
-        Payment = executor.loader.project_state(after).apps.get_model("amazonpay", "Payment")
-        assert Payment.objects.get(pk=missing).check_reason == "capture_not_held"
-        assert Payment.objects.get(pk=missing).next_check_at is not None
-        assert Payment.objects.get(pk=held).next_check_at is None
-        # Every authorization failed: shown Queued by older releases, checked once now.
-        assert Payment.objects.get(pk=never).check_reason == "requested"
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    Payment = schema("0006_check_reason_capture_not_held").get_model("amazonpay", "Payment")
+    assert Payment.objects.get(pk=missing).check_reason == "capture_not_held"
+    assert Payment.objects.get(pk=missing).next_check_at is not None
+    assert Payment.objects.get(pk=held).next_check_at is None
+    # Every authorization failed: shown Queued by older releases, checked once now.
+    assert Payment.objects.get(pk=never).check_reason == "requested"

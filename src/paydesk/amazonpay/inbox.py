@@ -250,11 +250,6 @@ def _claim_and_apply(row: Notification, message_id: str, obj) -> Answer:
         return _close(
             row, 503, Verdict.RETRY, "locked", f"The payment was busy ({exc}); Amazon will redeliver."
         )
-    except services.ForeignReport as exc:
-        # Genuine, and it will never fit this payment: kept, claimed and reviewable, not
-        # redelivered for two weeks.
-        _unclaim(row)
-        return _claim_unapplied(row, message_id, "foreign_report", str(exc))
     except Exception as exc:
         # A verified notification Paydesk could not apply: nothing of it committed, the
         # MessageId is free again, and Amazon delivers it again; the row says why.
@@ -288,29 +283,6 @@ def _failed_to_apply(row: Notification, exc: Exception) -> Answer:
     return _close(row, 503, Verdict.RETRY, "apply_failed", detail)
 
 
-def _claim_unapplied(row: Notification, message_id: str, reason: str, detail: str) -> Answer:
-    try:
-        with db.atomic():
-            row.message_id = message_id
-            row.verdict = Verdict.ACCEPTED
-            row.reason = reason
-            row.detail = detail
-            row.save(update_fields=_FINDINGS)
-    except IntegrityError:
-        _unclaim(row)
-        first = Notification.objects.filter(message_id=message_id).first()
-        row.duplicate_of = first
-        return _close(
-            row,
-            200,
-            Verdict.DUPLICATE,
-            "duplicate",
-            f"Already received as notification {first and first.pk}.",
-        )
-    log.warning("IPN %s kept, not applied (%s): %s", row.pk, reason, detail)
-    return Answer(200, row)
-
-
 def _order_reference_id(obj) -> str:
     if isinstance(obj, OrderReference):
         return obj.amazon_order_reference_id
@@ -338,7 +310,14 @@ def _apply(row: Notification, obj, oro_id: str) -> None:
     if isinstance(obj, OrderReference):
         services.apply_order_reference(payment, obj, actor=services.IPN, operation=operation)
     else:
-        services.apply_report(payment, obj, actor=services.IPN, operation=operation)
+        try:
+            services.apply_report(payment, obj, actor=services.IPN, operation=operation)
+        except services.ForeignReport as exc:
+            # Genuine, and it will never fit this payment (refused before anything was
+            # written): kept and claimed for review like an unknown payment's, not redelivered.
+            row.reason = "foreign_report"
+            row.detail = str(exc)
+            return
     row.payment = payment
     row.applied = True
     row.applied_at = timezone.now()

@@ -88,8 +88,8 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
                         f"up to {room} more (with its allowance), in at most {more} more refunds."
                     )
                 else:
-                    # Everything captured is refunded or on its way back: proposing Amazon's
-                    # allowance would invite refunding more than the buyer paid with one click.
+                    # Everything captured is refunded or on its way back: no amount is proposed
+                    # (a one-click refund of Amazon's allowance would be more than the buyer paid).
                     hint = (
                         f"The captured {capture.amount} is refunded or being refunded. To give back "
                         f"more, Amazon accepts up to {room} (its allowance) in at most {more} more "
@@ -101,7 +101,7 @@ def _forms(view, actions: tuple[Action, ...]) -> list[ActionForm]:
                         "Refund",
                         "Refund {amount} " + view.currency + " to the buyer?",
                         capture.amazon_id or "",
-                        left if left.is_positive else None,
+                        rules.refund_proposal(view, capture),
                         editable=True,
                         maximum=room,
                         hint=hint,

@@ -117,22 +117,23 @@ def run(args: argparse.Namespace) -> int:
             return 1 if one_pass(stop).failed else 0
         print("paydesk reconcile: running (Ctrl-C stops it)", file=sys.stderr, flush=True)
 
-        waiting = []
+        waiting = False
 
         def one_round() -> float:
             # A worker started with the deploy, before anyone filled in the Settings page (or
             # while the database is still coming up: keep_running retries), waits instead of
-            # exiting.
-            if not AmazonPaySettings.load().is_configured:
-                if not waiting:
-                    print(
-                        "paydesk reconcile: Amazon Pay is not configured yet (Settings page); waiting",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                waiting[:] = [True]
+            # exiting, and says so once.
+            nonlocal waiting
+            configured = AmazonPaySettings.load().is_configured
+            if not configured and not waiting:
+                print(
+                    "paydesk reconcile: Amazon Pay is not configured yet (Settings page); waiting",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            waiting = not configured
+            if not configured:
                 return UNCONFIGURED_WAIT_SECONDS
-            waiting.clear()
             one_pass(stop)
             return reconcile.seconds_until_next_check()
 

@@ -98,13 +98,10 @@ def available_actions(view: PaymentView, actions: tuple[Action, ...], *, now: da
                 for a in rules.capturable_authorizations(view, now=now)
             ]
         elif action == Action.REFUND:
-            # What is left of each capture, the default amount; null when all of it is refunded
-            # or on its way back (Amazon's allowance may still be refunded: send the amount).
+            # What is left of each capture, the default amount; null when only Amazon's
+            # allowance is left (refunded with an amount sent).
             targets = [
-                {
-                    "amazon_id": c.amazon_id,
-                    "amount": money(left) if (left := rules.left_to_refund(view, c)).is_positive else None,
-                }
+                {"amazon_id": c.amazon_id, "amount": money(rules.refund_proposal(view, c))}
                 for c in rules.refundable_captures(view)
             ]
         elif action in (Action.AUTHORIZE, Action.REAUTHORIZE):

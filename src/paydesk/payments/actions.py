@@ -114,6 +114,14 @@ def left_to_refund(payment: Payment, capture: Transaction) -> Money:
     return left if left.is_positive else Money.zero(payment.currency)
 
 
+def refund_proposal(payment: Payment, capture: Transaction) -> Money | None:
+    """The amount a Refund of this capture proposes (order page, API, a refund sent without an
+    amount): what is left of it; none when only Amazon's allowance is left, which is refunded
+    only with an amount someone typed."""
+    left = left_to_refund(payment, capture)
+    return left if left.is_positive else None
+
+
 def committed(payment: Payment, *, now: datetime) -> Money:
     """What the order reference already holds for the merchant: captured, being captured,
     authorized and not captured (nor expired), and authorizations under way."""
@@ -421,8 +429,8 @@ def plan_refund(payment: Payment, capture_id: str | None, amount: Money | None) 
     of it unless `amount` says otherwise. Raises `ActionRefused`."""
     refundable = refundable_captures(payment)
     if amount is None:
-        # Without an amount the default is what is left of a capture: the first that has any.
-        refundable = tuple(c for c in refundable if left_to_refund(payment, c).is_positive) or refundable
+        # Without an amount the default is the proposal: of the first capture that has one.
+        refundable = tuple(c for c in refundable if refund_proposal(payment, c) is not None) or refundable
     capture = _target(
         payment,
         capture_id,
@@ -431,15 +439,13 @@ def plan_refund(payment: Payment, capture_id: str | None, amount: Money | None) 
         known=payment.captures,
         none="This order has no completed capture to refund.",
     )
-    total = amount
+    total = amount if amount is not None else refund_proposal(payment, capture)
     if total is None:
-        total = left_to_refund(payment, capture)
-        if not total.is_positive:
-            raise ActionRefused(
-                f"Nothing is left to refund of capture {capture.amazon_id}: its {capture.amount} is "
-                f"refunded or being refunded. To refund more (Amazon's allowance: up to "
-                f"{refund_room(payment, capture)}), give the amount."
-            )
+        raise ActionRefused(
+            f"Nothing is left to refund of capture {capture.amazon_id}: its {capture.amount} is "
+            f"refunded or being refunded. To refund more (Amazon's allowance: up to "
+            f"{refund_room(payment, capture)}), give the amount."
+        )
     check_refund(payment, capture.amazon_id or "", total)
     return capture, total
 

@@ -34,28 +34,14 @@ def _secret_key() -> str:
     path = DATA_DIR / "secret_key"
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        # Written whole under another name, then linked into place: two processes starting
-        # together (serve and reconcile on first boot) both end up reading the one key, never
-        # a half-written or empty file.
-        draft = DATA_DIR / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(50))
         try:
-            os.link(draft, path)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            pass  # another process was first: its key is the key
-        except OSError:  # no hard links here (vfat, some FUSE and SMB mounts): create in place
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as f:
-                    f.write(draft.read_text())
-        finally:
-            draft.unlink()
-    # Created in place, the file can be read a moment before its key is in it.
+            pass  # another process starting at the same moment made it: its key is the key
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(50))
+    # That other process may not have written its key yet: a moment later it has.
     for _ in range(100):
         key = path.read_text().strip()
         if key:
